@@ -1,0 +1,3 @@
+//! Frames: backgrounds, scene images, titles and burned-in captions.
+
+pub mod fonts;

@@ -1,0 +1,1 @@
+//! Speech synthesis: the [`Synthesizer`] trait and its engines.
