@@ -1,1 +1,231 @@
-fn main() {}
+//! `voxreel`: a voice recording and a script in, a narrated vertical video out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use voxreel::lang::LanguageChoice;
+use voxreel::studio::{RenderRequest, Studio};
+use voxreel::{Error, ErrorKind, Progress};
+
+const EXIT_CODES: &str = "Exit codes:
+  0  success
+  1  other failure (I/O on output, encoder error)
+  2  bad input (missing or unreadable file, not audio, silence, too little speech, empty script, ...)
+  3  missing model or system dependency (the message names the command that installs it)
+  130 cancelled (Ctrl-C)
+
+Environment:
+  VOXREEL_HOME  folder for models and caches (default ~/.cache/voxreel)";
+
+#[derive(Parser)]
+#[command(name = "voxreel", version, about = "Turn a voice recording and a script into a narrated short video.", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a narrated 1080×1920 MP4 (with OUT.srt and OUT.vtt) from a script.
+    #[command(after_help = EXIT_CODES)]
+    Render {
+        /// Reference recording of the voice (WAV/MP3/FLAC/OGG) or a saved .voice profile.
+        #[arg(long)]
+        voice: PathBuf,
+        /// Script: plain text or Markdown.
+        #[arg(long)]
+        script: PathBuf,
+        /// Output MP4.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Folder of images for the scenes (natural filename order).
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// Language: auto, en, zh-TW or zh-CN.
+        #[arg(long, default_value = "auto")]
+        lang: String,
+        /// Seed for generated visuals.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print one JSON object on stdout instead of the summary line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Speak a text in the voice of a recording and write a WAV.
+    #[command(after_help = EXIT_CODES)]
+    Say {
+        /// Reference recording or saved .voice profile.
+        #[arg(long)]
+        voice: PathBuf,
+        /// Output WAV.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Language: auto, en, zh-TW or zh-CN.
+        #[arg(long, default_value = "auto")]
+        lang: String,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// The text to speak.
+        text: String,
+    },
+}
+
+/// Progress on stderr with indicatif; Ctrl-C sets the cancel flag.
+struct BarProgress {
+    bar: Mutex<Option<ProgressBar>>,
+    cancelled: Arc<AtomicBool>,
+    quiet: bool,
+}
+
+impl Progress for BarProgress {
+    fn stage(&self, name: &str, total: u64) {
+        if self.quiet {
+            return;
+        }
+        let mut g = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = g.take() {
+            b.finish_and_clear();
+        }
+        let b = if total > 0 {
+            ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("{prefix:>10} [{bar:32}] {pos}/{len} {elapsed_precise} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            )
+        } else {
+            ProgressBar::new_spinner()
+        };
+        b.set_prefix(name.to_string());
+        *g = Some(b);
+    }
+    fn advance(&self, n: u64) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            b.inc(n);
+        }
+    }
+    fn warn(&self, message: &str) {
+        match self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some(b) => b.println(format!("warning: {message}")),
+            None => eprintln!("warning: {message}"),
+        }
+    }
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl BarProgress {
+    fn done(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::BadInput => 2,
+        ErrorKind::MissingDependency => 3,
+        ErrorKind::Cancelled => 130,
+        _ => 1,
+    }
+}
+
+#[cfg(feature = "espeak")]
+fn studio() -> voxreel::Result<Studio> {
+    Studio::with_espeak()
+}
+
+#[cfg(not(feature = "espeak"))]
+fn studio() -> voxreel::Result<Studio> {
+    Err(Error::MissingDependency {
+        what: "a speech engine (this voxreel was built without the `espeak` feature)".into(),
+        install: "cargo install --path cli --features espeak".into(),
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    {
+        let c = cancelled.clone();
+        let _ = ctrlc::set_handler(move || c.store(true, Ordering::SeqCst));
+    }
+    let json = match &cli.command {
+        Command::Render { json, .. } | Command::Say { json, .. } => *json,
+    };
+    let progress = BarProgress { bar: Mutex::new(None), cancelled, quiet: false };
+    let result = run(cli, &progress);
+    progress.done();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                let v = serde_json::json!({"ok": false, "error": {"code": e.code(), "kind": e.kind(), "message": e.to_string()}});
+                println!("{v}");
+            }
+            eprintln!("error: {e}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
+    match cli.command {
+        Command::Render { voice, script, output, images, lang, seed, json } => {
+            let language: LanguageChoice = lang.parse()?;
+            let studio = studio()?;
+            let req = RenderRequest { voice, script, output, images, language, seed };
+            let out = studio.render(&req, progress)?;
+            progress.done();
+            for w in &out.warnings {
+                eprintln!("warning: {w}");
+            }
+            if json {
+                let v = serde_json::json!({
+                    "ok": true,
+                    "video": out.video, "srt": out.srt, "vtt": out.vtt,
+                    "duration_s": out.duration_s, "frames": out.frames,
+                    "language": out.language, "engine": out.engine,
+                    "scenes": out.scenes, "cues": out.cues.len(),
+                    "warnings": out.warnings, "timings": out.timings,
+                });
+                println!("{v}");
+            } else {
+                eprintln!(
+                    "wrote {} ({:.1} s, {} scenes, {} captions, {} voice, {}) in {:.1} s",
+                    out.video.display(),
+                    out.duration_s,
+                    out.scenes,
+                    out.cues.len(),
+                    out.engine,
+                    out.language.tag(),
+                    out.timings.total_s
+                );
+            }
+            Ok(())
+        }
+        Command::Say { voice, output, lang, json, text } => {
+            let language: LanguageChoice = lang.parse()?;
+            let studio = studio()?;
+            let profile = studio.load_voice(&voice)?;
+            for w in &profile.analysis.warnings {
+                progress.warn(w);
+            }
+            let audio = studio.say(&text, language, &profile, progress)?;
+            voxreel::audio::write_wav(&output, &audio)?;
+            progress.done();
+            if json {
+                println!("{}", serde_json::json!({"ok": true, "output": output, "duration_s": audio.duration_s(), "sample_rate": audio.sample_rate, "engine": studio.engine()}));
+            } else {
+                eprintln!("wrote {} ({:.1} s, {})", output.display(), audio.duration_s(), studio.engine());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,27 @@
+# voxreel — two commands do everything on a fresh Debian 12 machine:
+#   make demo   installs dependencies, builds, renders samples/demo.md → out/demo.mp4
+#   make test   installs dependencies and runs every test
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+VOXREEL := $(TARGET_DIR)/release/voxreel
+
+.PHONY: setup build demo demo-zh test fmt
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cargo build --release --locked -p voxreel-cli
+
+demo: build
+	mkdir -p out
+	$(VOXREEL) render --voice samples/voices/librispeech-367.flac --script samples/demo.md -o out/demo.mp4
+
+demo-zh: build
+	mkdir -p out
+	$(VOXREEL) render --voice samples/voices/librispeech-367.flac --script samples/demo-zh-TW.md --lang zh-TW -o out/demo-zh-TW.mp4
+
+test: setup
+	cargo test --release --locked --workspace --all-features
+
+fmt:
+	cargo fmt --all
