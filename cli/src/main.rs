@@ -93,9 +93,11 @@ impl Progress for BarProgress {
         }
         let b = if total > 0 {
             ProgressBar::new(total).with_style(
-                ProgressStyle::with_template("{prefix:>10} [{bar:32}] {pos}/{len} {elapsed_precise} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix:>10} [{bar:32}] {pos}/{len} {elapsed_precise} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             )
         } else {
             ProgressBar::new_spinner()
@@ -151,6 +153,8 @@ fn studio() -> voxreel::Result<Studio> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // FFmpeg's log level is process-wide: the application, not the library, sets it.
+    voxreel::media::quiet_ffmpeg_logs();
     let cancelled = Arc::new(AtomicBool::new(false));
     {
         let c = cancelled.clone();
@@ -159,7 +163,11 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Render { json, .. } | Command::Say { json, .. } => *json,
     };
-    let progress = BarProgress { bar: Mutex::new(None), cancelled, quiet: false };
+    let progress = BarProgress {
+        bar: Mutex::new(None),
+        cancelled,
+        quiet: false,
+    };
     let result = run(cli, &progress);
     progress.done();
     match result {
@@ -177,10 +185,25 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
     match cli.command {
-        Command::Render { voice, script, output, images, lang, seed, json } => {
+        Command::Render {
+            voice,
+            script,
+            output,
+            images,
+            lang,
+            seed,
+            json,
+        } => {
             let language: LanguageChoice = lang.parse()?;
             let studio = studio()?;
-            let req = RenderRequest { voice, script, output, images, language, seed };
+            let req = RenderRequest {
+                voice,
+                script,
+                output,
+                images,
+                language,
+                seed,
+            };
             let out = studio.render(&req, progress)?;
             progress.done();
             for w in &out.warnings {
@@ -210,7 +233,13 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             }
             Ok(())
         }
-        Command::Say { voice, output, lang, json, text } => {
+        Command::Say {
+            voice,
+            output,
+            lang,
+            json,
+            text,
+        } => {
             let language: LanguageChoice = lang.parse()?;
             let studio = studio()?;
             let profile = studio.load_voice(&voice)?;
@@ -221,9 +250,17 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             voxreel::audio::write_wav(&output, &audio)?;
             progress.done();
             if json {
-                println!("{}", serde_json::json!({"ok": true, "output": output, "duration_s": audio.duration_s(), "sample_rate": audio.sample_rate, "engine": studio.engine()}));
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "output": output, "duration_s": audio.duration_s(), "sample_rate": audio.sample_rate, "engine": studio.engine()})
+                );
             } else {
-                eprintln!("wrote {} ({:.1} s, {})", output.display(), audio.duration_s(), studio.engine());
+                eprintln!(
+                    "wrote {} ({:.1} s, {})",
+                    output.display(),
+                    audio.duration_s(),
+                    studio.engine()
+                );
             }
             Ok(())
         }

@@ -13,7 +13,10 @@ use voxreel::subtitles::{parse_srt, SrtCue};
 const BIN: &str = env!("CARGO_BIN_EXE_voxreel");
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn shared_speech() -> Option<PathBuf> {
@@ -27,7 +30,8 @@ fn shared_speech() -> Option<PathBuf> {
 }
 
 fn have(cmd: &str) -> bool {
-    Command::new(cmd).arg("-version").output().is_ok() || Command::new(cmd).arg("--version").output().is_ok()
+    Command::new(cmd).arg("-version").output().is_ok()
+        || Command::new(cmd).arg("--version").output().is_ok()
 }
 
 struct Rendered {
@@ -52,10 +56,17 @@ fn render(voice: &Path, script: &Path, lang: &str) -> Rendered {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "render failed: {stderr}");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
     let srt = parse_srt(&std::fs::read_to_string(dir.path().join("out.srt")).unwrap());
     assert!(dir.path().join("out.vtt").is_file());
-    Rendered { video, srt, script: std::fs::read_to_string(script).unwrap(), json, dir }
+    Rendered {
+        video,
+        srt,
+        script: std::fs::read_to_string(script).unwrap(),
+        json,
+        dir,
+    }
 }
 
 fn english() -> Option<&'static Rendered> {
@@ -73,7 +84,11 @@ fn mandarin() -> Option<&'static Rendered> {
     R.get_or_init(|| {
         let speech = shared_speech()?;
         let voice = speech.join("aishell1/BAC009S0764W0121.wav");
-        Some(render(&voice, &repo().join("samples/demo-zh-TW.md"), "auto"))
+        Some(render(
+            &voice,
+            &repo().join("samples/demo-zh-TW.md"),
+            "auto",
+        ))
     })
     .as_ref()
 }
@@ -99,7 +114,12 @@ fn ffmpeg_loudness(path: &Path) -> (f64, f64) {
     let summary = &text[text.rfind("Summary:").expect("ebur128 summary")..];
     let grab = |key: &str| -> f64 {
         let i = summary.find(key).unwrap() + key.len();
-        summary[i..].split_whitespace().next().unwrap().parse().unwrap()
+        summary[i..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     (grab("I:"), grab("Peak:"))
 }
@@ -148,8 +168,14 @@ fn script_words(md: &str) -> Vec<String> {
 fn check_video(r: &Rendered) {
     let p = ffprobe_json(&r.video);
     let streams = p["streams"].as_array().unwrap();
-    let video: Vec<_> = streams.iter().filter(|s| s["codec_type"] == "video").collect();
-    let audio: Vec<_> = streams.iter().filter(|s| s["codec_type"] == "audio").collect();
+    let video: Vec<_> = streams
+        .iter()
+        .filter(|s| s["codec_type"] == "video")
+        .collect();
+    let audio: Vec<_> = streams
+        .iter()
+        .filter(|s| s["codec_type"] == "audio")
+        .collect();
     assert_eq!(video.len(), 1, "{p}");
     assert_eq!(audio.len(), 1, "{p}");
     assert_eq!(video[0]["codec_name"], "h264");
@@ -160,16 +186,29 @@ fn check_video(r: &Rendered) {
     assert_eq!(audio[0]["codec_name"], "aac");
     assert_eq!(audio[0]["sample_rate"], "48000");
     let num = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
-    let (dc, dv, da) = (num(&p["format"]["duration"]), num(&video[0]["duration"]), num(&audio[0]["duration"]));
-    assert!((dc - dv).abs() <= 0.05 && (dc - da).abs() <= 0.05 && (dv - da).abs() <= 0.05, "durations container {dc} video {dv} audio {da}");
+    let (dc, dv, da) = (
+        num(&p["format"]["duration"]),
+        num(&video[0]["duration"]),
+        num(&audio[0]["duration"]),
+    );
+    assert!(
+        (dc - dv).abs() <= 0.05 && (dc - da).abs() <= 0.05 && (dv - da).abs() <= 0.05,
+        "durations container {dc} video {dv} audio {da}"
+    );
     let (lufs, peak) = ffmpeg_loudness(&r.video);
-    assert!((lufs + 14.0).abs() <= 1.0, "integrated loudness {lufs} LUFS");
+    assert!(
+        (lufs + 14.0).abs() <= 1.0,
+        "integrated loudness {lufs} LUFS"
+    );
     assert!(peak <= -1.0, "true peak {peak} dBTP");
     // SRT: ordered, apart, inside the audio.
     assert!(!r.srt.is_empty());
     let mut prev_end = 0.0;
     for c in &r.srt {
-        assert!(c.start_s >= prev_end - 1e-9, "cue overlaps the one before: {c:?}");
+        assert!(
+            c.start_s >= prev_end - 1e-9,
+            "cue overlaps the one before: {c:?}"
+        );
         assert!(c.end_s > c.start_s, "{c:?}");
         assert!(c.end_s <= da + 1e-3, "cue past the audio: {c:?}");
         assert!(c.lines.len() <= 2, "{c:?}");
@@ -195,8 +234,14 @@ fn english_render_is_a_valid_video_with_exact_captions() {
         }
     }
     let all: String = r.srt.iter().map(|c| c.lines.join(" ") + " ").collect();
-    assert!(all.contains("They Dance to Talk"), "heading text must be captioned");
-    assert!(all.contains("Drones exist for a single purpose."), "list item must be captioned");
+    assert!(
+        all.contains("They Dance to Talk"),
+        "heading text must be captioned"
+    );
+    assert!(
+        all.contains("Drones exist for a single purpose."),
+        "list item must be captioned"
+    );
 }
 
 #[test]
@@ -206,9 +251,19 @@ fn mandarin_render_is_a_valid_video_with_exact_captions() {
     assert_eq!(r.json["language"], "zh-TW");
     for c in &r.srt {
         for l in &c.lines {
-            let cjk = l.chars().filter(|&c| voxreel::lang::is_cjk_char(c) || ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ff60}').contains(&c)).count();
+            let cjk = l
+                .chars()
+                .filter(|&c| {
+                    voxreel::lang::is_cjk_char(c)
+                        || ('\u{3000}'..='\u{303f}').contains(&c)
+                        || ('\u{ff00}'..='\u{ff60}').contains(&c)
+                })
+                .count();
             assert!(cjk <= 20, "line too long: {l:?}");
-            assert!(!l.starts_with(|c| "，。！？」、；：".contains(c)), "line starts with closing punctuation: {l:?}");
+            assert!(
+                !l.starts_with(|c| "，。！？」、；：".contains(c)),
+                "line starts with closing punctuation: {l:?}"
+            );
         }
     }
 }
@@ -216,7 +271,13 @@ fn mandarin_render_is_a_valid_video_with_exact_captions() {
 /// Speech is present under every cue.
 fn check_speech_under_cues(r: &Rendered) {
     let wav = r.dir.path().join("audio.wav");
-    let st = Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(&r.video).args(["-ac", "1", "-ar", "16000"]).arg(&wav).status().unwrap();
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&r.video)
+        .args(["-ac", "1", "-ar", "16000"])
+        .arg(&wav)
+        .status()
+        .unwrap();
     assert!(st.success());
     let audio = voxreel::audio::decode_file(&wav).unwrap();
     let mut weak = Vec::new();
@@ -273,12 +334,18 @@ fn check_ocr(r: &Rendered, lang: &str) {
                     mask[y * w + x] = 0;
                     min_y = min_y.min(y);
                     max_y = max_y.max(y);
-                    assert!(x >= w * 5 / 100 && x < w * 95 / 100, "caption pixel at x={x} outside side margins (cue {i})");
+                    assert!(
+                        x >= w * 5 / 100 && x < w * 95 / 100,
+                        "caption pixel at x={x} outside side margins (cue {i})"
+                    );
                 }
             }
         }
         assert!(max_y > min_y, "no caption pixels found for cue {i}");
-        assert!(max_y < h * 80 / 100, "caption pixel at y={max_y} inside the bottom 20 % (cue {i})");
+        assert!(
+            max_y < h * 80 / 100,
+            "caption pixel at y={max_y} inside the bottom 20 % (cue {i})"
+        );
         assert!(min_y >= h * 10 / 100);
         // OCR the mask (black text on white).
         let crop_top = min_y.saturating_sub(20);
@@ -287,23 +354,41 @@ fn check_ocr(r: &Rendered, lang: &str) {
         let mut data = format!("P5\n{w} {crop_h}\n255\n").into_bytes();
         data.extend_from_slice(&mask[crop_top * w..(crop_top + crop_h) * w]);
         std::fs::write(&pgm, data).unwrap();
-        let out = Command::new("tesseract").arg(&pgm).args(["-", "-l", lang, "--psm", "6"]).output().unwrap();
+        let out = Command::new("tesseract")
+            .arg(&pgm)
+            .args(["-", "-l", lang, "--psm", "6"])
+            .output()
+            .unwrap();
         let ocr = String::from_utf8_lossy(&out.stdout).to_string();
         let expect = words(&c.lines.join(" "));
         let got = words(&ocr);
         let hits = expect.iter().filter(|w| got.contains(w)).count();
         let ratio = hits as f64 / expect.len().max(1) as f64;
-        eprintln!("cue {i}: {:?} → OCR {:?} ({:.0}%)", c.lines, ocr.trim(), ratio * 100.0);
+        eprintln!(
+            "cue {i}: {:?} → OCR {:?} ({:.0}%)",
+            c.lines,
+            ocr.trim(),
+            ratio * 100.0
+        );
         if ratio >= 0.6 {
             good += 1;
         }
     }
-    assert!(good >= 2, "OCR read fewer than 2 of {} sampled cues", picks.len());
+    assert!(
+        good >= 2,
+        "OCR read fewer than 2 of {} sampled cues",
+        picks.len()
+    );
 }
 
 fn image_rgb(png: &Path) -> Vec<u8> {
     // Decode with ffmpeg to raw RGB to avoid another image dependency.
-    let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(png).args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]).output().unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(png)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
     assert_eq!(out.stdout.len(), 1080 * 1920 * 3);
     out.stdout
 }
@@ -325,23 +410,65 @@ fn bad_inputs_exit_2_and_leave_nothing() {
     let d = dir.path();
     let good_script = repo().join("samples/demo.md");
     let good_voice = repo().join("samples/voices/librispeech-367.flac");
-    std::fs::write(d.join("text.wav"), "this is not audio at all, just text\n".repeat(50)).unwrap();
+    std::fs::write(
+        d.join("text.wav"),
+        "this is not audio at all, just text\n".repeat(50),
+    )
+    .unwrap();
     write_wav(&d.join("empty.wav"), &[]);
     write_wav(&d.join("silence.wav"), &vec![0i16; 160_000]);
     // 1 s of a real voice (taken from the bundled sample).
     let real = voxreel::audio::decode_file(&good_voice).unwrap();
-    let one_s: Vec<i16> = real.samples[16_000..32_000].iter().map(|&x| (x * 32767.0) as i16).collect();
+    let one_s: Vec<i16> = real.samples[16_000..32_000]
+        .iter()
+        .map(|&x| (x * 32767.0) as i16)
+        .collect();
     write_wav(&d.join("short.wav"), &one_s);
     std::fs::write(d.join("empty.md"), "").unwrap();
     std::fs::write(d.join("rules.md"), "---\n\n***\n\n---\n").unwrap();
     let cases: Vec<(&str, PathBuf, PathBuf, &str)> = vec![
-        ("missing file", d.join("nope.wav"), good_script.clone(), "not found"),
-        ("text renamed .wav", d.join("text.wav"), good_script.clone(), "not audio"),
-        ("zero-length WAV", d.join("empty.wav"), good_script.clone(), "no audio"),
-        ("10 s of silence", d.join("silence.wav"), good_script.clone(), "silent"),
-        ("1 s clip", d.join("short.wav"), good_script.clone(), "speech"),
-        ("empty script", good_voice.clone(), d.join("empty.md"), "empty"),
-        ("only rules", good_voice.clone(), d.join("rules.md"), "nothing to narrate"),
+        (
+            "missing file",
+            d.join("nope.wav"),
+            good_script.clone(),
+            "not found",
+        ),
+        (
+            "text renamed .wav",
+            d.join("text.wav"),
+            good_script.clone(),
+            "not audio",
+        ),
+        (
+            "zero-length WAV",
+            d.join("empty.wav"),
+            good_script.clone(),
+            "no audio",
+        ),
+        (
+            "10 s of silence",
+            d.join("silence.wav"),
+            good_script.clone(),
+            "silent",
+        ),
+        (
+            "1 s clip",
+            d.join("short.wav"),
+            good_script.clone(),
+            "speech",
+        ),
+        (
+            "empty script",
+            good_voice.clone(),
+            d.join("empty.md"),
+            "empty",
+        ),
+        (
+            "only rules",
+            good_voice.clone(),
+            d.join("rules.md"),
+            "nothing to narrate",
+        ),
     ];
     for (name, voice, script, needle) in cases {
         let out_dir = tempfile::tempdir().unwrap();
@@ -355,15 +482,28 @@ fn bad_inputs_exit_2_and_leave_nothing() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
-        assert_eq!(out.status.code(), Some(2), "{name}: exit {:?}, stderr {err}", out.status.code());
-        assert!(err.contains(needle), "{name}: message {err:?} lacks {needle:?}");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: exit {:?}, stderr {err}",
+            out.status.code()
+        );
+        assert!(
+            err.contains(needle),
+            "{name}: message {err:?} lacks {needle:?}"
+        );
         let left: Vec<_> = std::fs::read_dir(out_dir.path()).unwrap().collect();
         assert!(left.is_empty(), "{name}: files left behind: {left:?}");
     }
 }
 
 fn write_wav(path: &Path, samples: &[i16]) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
         w.write_sample(s).unwrap();
@@ -374,7 +514,17 @@ fn write_wav(path: &Path, samples: &[i16]) {
 #[test]
 fn unknown_language_is_bad_input() {
     let out = Command::new(BIN)
-        .args(["render", "--voice", "x.wav", "--script", "x.md", "-o", "/tmp/never.mp4", "--lang", "klingon"])
+        .args([
+            "render",
+            "--voice",
+            "x.wav",
+            "--script",
+            "x.md",
+            "-o",
+            "/tmp/never.mp4",
+            "--lang",
+            "klingon",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -128,6 +128,14 @@ pub enum Error {
         /// The code that was given.
         code: String,
     },
+    /// A voice profile file is unreadable or of another format version.
+    #[error("voice profile {what} cannot be used: {reason}")]
+    InvalidProfile {
+        /// Names the profile.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// An image could not be used.
     #[error("image {path}: {reason}")]
     Image {
@@ -190,6 +198,7 @@ impl Error {
             | Error::ScriptTooLong { .. }
             | Error::UnsupportedLanguage { .. }
             | Error::Image { .. }
+            | Error::InvalidProfile { .. }
             | Error::InvalidArgument { .. } => ErrorKind::BadInput,
             Error::MissingDependency { .. } => ErrorKind::MissingDependency,
             Error::Cancelled => ErrorKind::Cancelled,
@@ -214,6 +223,7 @@ impl Error {
             Error::ScriptTooLong { .. } => "script_too_long",
             Error::UnsupportedLanguage { .. } => "unsupported_language",
             Error::Image { .. } => "image",
+            Error::InvalidProfile { .. } => "invalid_profile",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::MissingDependency { .. } => "missing_dependency",
             Error::Synthesis { .. } => "synthesis",

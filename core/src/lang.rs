@@ -102,9 +102,13 @@ impl std::str::FromStr for LanguageChoice {
         match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "auto" => Ok(LanguageChoice::Auto),
             "en" | "en-us" | "en-gb" | "english" => Ok(LanguageChoice::Fixed(Language::English)),
-            "zh-tw" | "zh-hant" | "zh-hk" => Ok(LanguageChoice::Fixed(Language::ChineseTraditional)),
+            "zh-tw" | "zh-hant" | "zh-hk" => {
+                Ok(LanguageChoice::Fixed(Language::ChineseTraditional))
+            }
             "zh-cn" | "zh-hans" | "zh-sg" => Ok(LanguageChoice::Fixed(Language::ChineseSimplified)),
-            _ => Err(Error::UnsupportedLanguage { code: s.to_string() }),
+            _ => Err(Error::UnsupportedLanguage {
+                code: s.to_string(),
+            }),
         }
     }
 }

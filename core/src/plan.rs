@@ -35,7 +35,14 @@ impl FrameSpec {
     /// 1080×1920 at 30 fps with the vertical platforms' safe area
     /// (top 10 % and bottom 20 % clear, 6 % on each side).
     pub fn vertical() -> Self {
-        Self { width: 1080, height: 1920, fps: 30, safe_top: 0.10, safe_bottom: 0.20, safe_side: 0.06 }
+        Self {
+            width: 1080,
+            height: 1920,
+            fps: 30,
+            safe_top: 0.10,
+            safe_bottom: 0.20,
+            safe_side: 0.06,
+        }
     }
 }
 
@@ -92,7 +99,9 @@ pub struct Timeline {
 impl Timeline {
     /// Number of video frames: the duration rounded up to whole frames.
     pub fn frame_count(&self) -> u64 {
-        (self.duration_s * self.frame.fps as f64 - 1e-9).ceil().max(1.0) as u64
+        (self.duration_s * self.frame.fps as f64 - 1e-9)
+            .ceil()
+            .max(1.0) as u64
     }
 }
 
@@ -121,7 +130,11 @@ pub struct TimedSentence {
 /// Lays `units` out in lines no wider than `layout.max_line_width` (measured)
 /// and no longer than 42 Latin / 20 CJK characters; returns the lines' texts.
 /// A unit wider than a line gets a line of its own.
-pub fn wrap_lines(units: &[Unit], layout: &CaptionLayout, measure: &dyn TextMeasure) -> Vec<String> {
+pub fn wrap_lines(
+    units: &[Unit],
+    layout: &CaptionLayout,
+    measure: &dyn TextMeasure,
+) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut share = 0.0f32;
@@ -133,8 +146,15 @@ pub fn wrap_lines(units: &[Unit], layout: &CaptionLayout, measure: &dyn TextMeas
         } else {
             format!("{cur}{}", u.text)
         };
-        let s = share + u.line_share() + if u.space_before && !cur.is_empty() { 1.0 / 42.0 } else { 0.0 };
-        let fits = s <= 1.0 + 1e-4 && measure.text_width(&candidate, layout.font_px) <= layout.max_line_width;
+        let s = share
+            + u.line_share()
+            + if u.space_before && !cur.is_empty() {
+                1.0 / 42.0
+            } else {
+                0.0
+            };
+        let fits = s <= 1.0 + 1e-4
+            && measure.text_width(&candidate, layout.font_px) <= layout.max_line_width;
         if fits || cur.is_empty() {
             cur = candidate;
             share = if cur == u.text { u.line_share() } else { s };
@@ -156,7 +176,9 @@ fn quote_spans(units: &[Unit]) -> Vec<(usize, usize)> {
     while i < units.len() {
         if units[i].opens_quote() {
             let mut j = i;
-            while j < units.len() && !(units[j].closes_quote() && (j > i || units[i].text.chars().count() > 1)) {
+            while j < units.len()
+                && !(units[j].closes_quote() && (j > i || units[i].text.chars().count() > 1))
+            {
                 j += 1;
             }
             let j = j.min(units.len() - 1);
@@ -174,9 +196,14 @@ fn quote_spans(units: &[Unit]) -> Vec<(usize, usize)> {
 /// cue; a quotation that fits in one cue is never split (the cue breaks before it);
 /// a longer quotation splits only at a clause end inside it (or, if it has none,
 /// where it must).
-pub fn cue_ranges(units: &[Unit], layout: &CaptionLayout, measure: &dyn TextMeasure) -> Vec<std::ops::Range<usize>> {
+pub fn cue_ranges(
+    units: &[Unit],
+    layout: &CaptionLayout,
+    measure: &dyn TextMeasure,
+) -> Vec<std::ops::Range<usize>> {
     let n = units.len();
-    let fits = |a: usize, b: usize| wrap_lines(&units[a..b], layout, measure).len() <= layout.max_lines;
+    let fits =
+        |a: usize, b: usize| wrap_lines(&units[a..b], layout, measure).len() <= layout.max_lines;
     let spans = quote_spans(units);
     let mut out = Vec::new();
     let mut start = 0;
@@ -187,11 +214,21 @@ pub fn cue_ranges(units: &[Unit], layout: &CaptionLayout, measure: &dyn TextMeas
             end += 1;
         }
         if end < n {
-            let inside = spans.iter().find(|&&(qs, qe)| qs < end && end <= qe).copied();
-            let clause_break = |lo: usize| (lo..end).rev().find(|&i| units[i].ends_clause()).map(|i| i + 1);
+            let inside = spans
+                .iter()
+                .find(|&&(qs, qe)| qs < end && end <= qe)
+                .copied();
+            let clause_break = |lo: usize| {
+                (lo..end)
+                    .rev()
+                    .find(|&i| units[i].ends_clause())
+                    .map(|i| i + 1)
+            };
             end = match inside {
                 Some((qs, qe)) if qs > start && fits(qs, qe + 1) => qs,
-                Some((qs, _)) => clause_break(qs.max(start)).filter(|&b| b > start).unwrap_or(end),
+                Some((qs, _)) => clause_break(qs.max(start))
+                    .filter(|&b| b > start)
+                    .unwrap_or(end),
                 None => clause_break(start + (end - start).div_ceil(2)).unwrap_or(end),
             };
         }
@@ -203,14 +240,23 @@ pub fn cue_ranges(units: &[Unit], layout: &CaptionLayout, measure: &dyn TextMeas
 
 /// Builds the caption cues of a whole narration. Cue times come from the units'
 /// spoken times; cues never overlap, and each ends by the next one's start.
-pub fn build_cues(sentences: &[TimedSentence], layout: &CaptionLayout, measure: &dyn TextMeasure) -> Vec<Cue> {
+pub fn build_cues(
+    sentences: &[TimedSentence],
+    layout: &CaptionLayout,
+    measure: &dyn TextMeasure,
+) -> Vec<Cue> {
     let mut cues: Vec<Cue> = Vec::new();
     for s in sentences {
         for r in cue_ranges(&s.units, layout, measure) {
             let lines = wrap_lines(&s.units[r.clone()], layout, measure);
             let start_s = s.times[r.start].0;
             let end_s = s.times[r.end - 1].1.max(start_s + 0.05);
-            cues.push(Cue { index: cues.len(), start_s, end_s, lines });
+            cues.push(Cue {
+                index: cues.len(),
+                start_s,
+                end_s,
+                lines,
+            });
         }
     }
     // Keep cues ordered, apart and readable: a short linger after speech, never past the next cue.
@@ -235,14 +281,29 @@ mod tests {
     struct Mono;
     impl TextMeasure for Mono {
         fn text_width(&self, text: &str, px: f32) -> f32 {
-            text.chars().map(|c| if crate::lang::is_cjk_char(c) { px } else { px * 0.5 }).sum()
+            text.chars()
+                .map(|c| {
+                    if crate::lang::is_cjk_char(c) {
+                        px
+                    } else {
+                        px * 0.5
+                    }
+                })
+                .sum()
         }
     }
-    const L: CaptionLayout = CaptionLayout { font_px: 60.0, max_line_width: 950.0, max_lines: 2 };
+    const L: CaptionLayout = CaptionLayout {
+        font_px: 60.0,
+        max_line_width: 950.0,
+        max_lines: 2,
+    };
 
     fn cues_of(text: &str, lang: Language) -> Vec<Vec<String>> {
         let u = units(text, lang);
-        cue_ranges(&u, &L, &Mono).into_iter().map(|r| wrap_lines(&u[r], &L, &Mono)).collect()
+        cue_ranges(&u, &L, &Mono)
+            .into_iter()
+            .map(|r| wrap_lines(&u[r], &L, &Mono))
+            .collect()
     }
 
     #[test]
@@ -283,7 +344,11 @@ mod tests {
         let cues = cues_of(t, Language::English);
         let q = cues.iter().filter(|c| c.join(" ").contains("\"we")).count();
         assert_eq!(q, 1);
-        let cue = cues.iter().find(|c| c.join(" ").contains("\"we")).unwrap().join(" ");
+        let cue = cues
+            .iter()
+            .find(|c| c.join(" ").contains("\"we"))
+            .unwrap()
+            .join(" ");
         assert!(cue.contains("city,\""), "{cue}");
     }
 
@@ -294,7 +359,10 @@ mod tests {
         assert!(cues.len() >= 2);
         for c in &cues[..cues.len() - 1] {
             let last = c.last().unwrap();
-            assert!(last.ends_with(',') || last.ends_with(':'), "cue ends mid-clause: {c:?}");
+            assert!(
+                last.ends_with(',') || last.ends_with(':'),
+                "cue ends mid-clause: {c:?}"
+            );
         }
     }
 }

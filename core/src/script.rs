@@ -101,7 +101,11 @@ impl Script {
     pub fn parse(text: &str, what: &str, base: Option<&Path>) -> Result<Script> {
         let chars = text.chars().count();
         if chars > MAX_SCRIPT_CHARS {
-            return Err(Error::ScriptTooLong { what: what.into(), chars, limit: MAX_SCRIPT_CHARS });
+            return Err(Error::ScriptTooLong {
+                what: what.into(),
+                chars,
+                limit: MAX_SCRIPT_CHARS,
+            });
         }
         if text.trim().is_empty() {
             return Err(Error::EmptyScript { what: what.into() });
@@ -238,7 +242,10 @@ impl Builder {
         self.finish_scene();
         if !t.is_empty() {
             self.title = Some(t.clone());
-            self.sentences.push(Sentence { text: t, kind: SentenceKind::Title });
+            self.sentences.push(Sentence {
+                text: t,
+                kind: SentenceKind::Title,
+            });
         }
     }
     fn rule(&mut self) {
@@ -262,7 +269,10 @@ impl Builder {
             self.image = image;
         }
         for s in split_sentences(&t) {
-            self.sentences.push(Sentence { text: s, kind: SentenceKind::Body });
+            self.sentences.push(Sentence {
+                text: s,
+                kind: SentenceKind::Body,
+            });
         }
         self.has_block = true;
     }
@@ -278,7 +288,10 @@ impl Builder {
     }
     fn item(&mut self, t: String) {
         if !t.is_empty() {
-            self.sentences.push(Sentence { text: t, kind: SentenceKind::ListItem });
+            self.sentences.push(Sentence {
+                text: t,
+                kind: SentenceKind::ListItem,
+            });
         }
     }
 }
@@ -294,7 +307,8 @@ impl Builder {
 /// ```
 pub fn split_sentences(text: &str) -> Vec<String> {
     const ABBREV: [&str; 18] = [
-        "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "jr.", "sr.", "no.", "fig.", "inc.", "ltd.", "mt.", "approx.",
+        "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "jr.", "sr.",
+        "no.", "fig.", "inc.", "ltd.", "mt.", "approx.",
     ];
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -319,7 +333,9 @@ pub fn split_sentences(text: &str) -> Vec<String> {
                 let last_word = cur.split_whitespace().last().unwrap_or("").to_lowercase();
                 let last_word = last_word.trim_start_matches(|c: char| !c.is_alphanumeric());
                 let is_abbrev = ABBREV.contains(&last_word)
-                    || (last_word.len() == 2 && last_word.chars().next().is_some_and(|c| c.is_alphabetic()) && c == '.');
+                    || (last_word.len() == 2
+                        && last_word.chars().next().is_some_and(|c| c.is_alphabetic())
+                        && c == '.');
                 !is_abbrev
             } else {
                 false
@@ -369,9 +385,18 @@ mod tests {
 
     #[test]
     fn empty_and_rules_only() {
-        assert!(matches!(Script::parse("  \n\n", "x", None), Err(Error::EmptyScript { .. })));
-        assert!(matches!(Script::parse("---\n\n***\n\n---\n", "x", None), Err(Error::NothingToNarrate { .. })));
-        assert!(matches!(Script::parse("#\n\n---\n", "x", None), Err(Error::NothingToNarrate { .. })));
+        assert!(matches!(
+            Script::parse("  \n\n", "x", None),
+            Err(Error::EmptyScript { .. })
+        ));
+        assert!(matches!(
+            Script::parse("---\n\n***\n\n---\n", "x", None),
+            Err(Error::NothingToNarrate { .. })
+        ));
+        assert!(matches!(
+            Script::parse("#\n\n---\n", "x", None),
+            Err(Error::NothingToNarrate { .. })
+        ));
     }
 
     #[test]

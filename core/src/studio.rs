@@ -28,6 +28,8 @@ use crate::{Error, Result};
 pub const TARGET_LUFS: f64 = -14.0;
 /// Ceiling for the soundtrack's true peak before AAC encoding (dBTP); leaves room for codec overshoot under −1 dBTP.
 pub const TRUE_PEAK_CEILING_DBTP: f64 = -2.0;
+/// How much louder EBU R128 measures a mono signal played on both stereo channels (10·log10 2).
+pub const DUAL_MONO_GAIN_DB: f64 = 3.0103;
 /// Longest narration a render accepts, in seconds.
 pub const MAX_NARRATION_S: f64 = 3600.0;
 /// Image file extensions taken from an images folder.
@@ -61,10 +63,12 @@ pub struct StageTimings {
     pub audio_s: f64,
     /// Script parsing, cue planning, fonts.
     pub planning_s: f64,
-    /// Rendering frames (in parallel, overlapping encoding).
+    /// Rendering frames: busy time of the frame worker (parallel, overlapping encoding).
     pub frames_s: f64,
-    /// Encoding and muxing.
+    /// Encoding and muxing (colour conversion, libx264, AAC, MP4), in the calling thread.
     pub encoding_s: f64,
+    /// Wall clock of the whole video stage (frames and encoding together).
+    pub video_s: f64,
     /// The whole job.
     pub total_s: f64,
 }
@@ -107,20 +111,31 @@ pub struct Studio {
 
 impl std::fmt::Debug for Studio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Studio").field("engine", &self.synth.name()).field("video", &self.video).finish()
+        f.debug_struct("Studio")
+            .field("engine", &self.synth.name())
+            .field("video", &self.video)
+            .finish()
     }
 }
 
 impl Studio {
     /// A studio speaking with `synth`, rendering 1080×1920 at 30 fps.
     pub fn new(synth: Box<dyn Synthesizer>) -> Self {
-        Studio { synth, font_dirs: Vec::new(), video: VideoSpec::vertical(), frame: FrameSpec::vertical(), style: CaptionStyle::default() }
+        Studio {
+            synth,
+            font_dirs: Vec::new(),
+            video: VideoSpec::vertical(),
+            frame: FrameSpec::vertical(),
+            style: CaptionStyle::default(),
+        }
     }
 
     /// A studio with the espeak-ng engine.
     #[cfg(feature = "espeak")]
     pub fn with_espeak() -> Result<Self> {
-        Ok(Self::new(Box::new(crate::tts::espeak::EspeakSynthesizer::new()?)))
+        Ok(Self::new(Box::new(
+            crate::tts::espeak::EspeakSynthesizer::new()?,
+        )))
     }
 
     /// Adds folders searched for fonts before the system ones.
@@ -142,7 +157,11 @@ impl Studio {
 
     /// Loads a voice: a saved profile (`.voice` or `.json`) or a recording to enrol.
     pub fn load_voice(&self, path: &Path) -> Result<VoiceProfile> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if ext == "voice" || ext == "json" {
             return VoiceProfile::load_json(path);
         }
@@ -151,11 +170,17 @@ impl Studio {
     }
 
     /// Speaks `text` (plain text or Markdown) in `voice`: 48 kHz mono at −14 LUFS.
-    pub fn say(&self, text: &str, language: LanguageChoice, voice: &VoiceProfile, progress: &dyn Progress) -> Result<Audio> {
+    pub fn say(
+        &self,
+        text: &str,
+        language: LanguageChoice,
+        voice: &VoiceProfile,
+        progress: &dyn Progress,
+    ) -> Result<Audio> {
         let script = Script::parse(text, "text", None)?;
         let lang = language.resolve(&script.plain_text());
         let narration = narrate(&script, lang, self.synth.as_ref(), voice, progress)?;
-        finish_audio(&narration.audio)
+        finish_audio(&narration.audio, TARGET_LUFS)
     }
 
     /// Runs the main job. See the module docs for the output guarantees.
@@ -189,7 +214,11 @@ impl Studio {
         let narration: Narration = narrate(&script, lang, self.synth.as_ref(), &voice, progress)?;
         timings.synthesis_s = t.elapsed().as_secs_f64();
         if narration.audio.duration_s() > MAX_NARRATION_S {
-            return Err(Error::AudioTooLong { what: "narration".into(), seconds: narration.audio.duration_s(), limit_s: MAX_NARRATION_S });
+            return Err(Error::AudioTooLong {
+                what: "narration".into(),
+                seconds: narration.audio.duration_s(),
+                limit_s: MAX_NARRATION_S,
+            });
         }
         check(progress)?;
 
@@ -209,13 +238,26 @@ impl Studio {
                 start_s,
                 end_s,
                 title: sc.title.clone(),
-                image: sc.image.clone().or_else(|| folder_images.get(sc.index).cloned()),
+                image: sc
+                    .image
+                    .clone()
+                    .or_else(|| folder_images.get(sc.index).cloned()),
             })
             .collect();
         if folder_images.len() > scenes.len() {
-            warnings.push(format!("{} images given for {} scenes; the extra images are unused", folder_images.len(), scenes.len()));
+            warnings.push(format!(
+                "{} images given for {} scenes; the extra images are unused",
+                folder_images.len(),
+                scenes.len()
+            ));
         }
-        let mut timeline = Timeline { frame: self.frame, duration_s: narration.audio.duration_s(), scenes, cues, seed: req.seed };
+        let mut timeline = Timeline {
+            frame: self.frame,
+            duration_s: narration.audio.duration_s(),
+            scenes,
+            cues,
+            seed: req.seed,
+        };
         let frames = timeline.frame_count();
         let duration_s = frames as f64 / self.frame.fps as f64;
         timeline.duration_s = duration_s;
@@ -225,24 +267,39 @@ impl Studio {
         timings.planning_s += t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let mut soundtrack = finish_audio(&narration.audio)?;
-        soundtrack.samples.resize((duration_s * 48_000.0).round() as usize, 0.0);
+        // The MP4 carries the mono soundtrack on both stereo channels, which EBU R128
+        // measures 3.01 dB louder than the mono signal: aim the mono mix that much lower.
+        let mut soundtrack = finish_audio(&narration.audio, TARGET_LUFS - DUAL_MONO_GAIN_DB)?;
+        soundtrack
+            .samples
+            .resize((duration_s * 48_000.0).round() as usize, 0.0);
         timings.audio_s = t.elapsed().as_secs_f64();
         check(progress)?;
 
         // Video: frames rendered in parallel, streamed in order into the encoder.
         let t = Instant::now();
         let renderer = FrameRenderer::new(&timeline, &fonts, &self.style)?;
-        let title = script.scenes.iter().find_map(|s| s.title.clone()).unwrap_or_default();
+        let title = script
+            .scenes
+            .iter()
+            .find_map(|s| s.title.clone())
+            .unwrap_or_default();
         let metadata = vec![
             ("title".to_string(), title),
-            ("comment".to_string(), format!("Narration is a synthetic voice ({}), made with voxreel", narration.engine)),
+            (
+                "comment".to_string(),
+                format!(
+                    "Narration is a synthetic voice ({}), made with voxreel",
+                    narration.engine
+                ),
+            ),
             ("language".to_string(), lang.tag().to_string()),
         ];
-        let mut writer = Mp4Writer::create(&out_paths.tmp_video, &self.video, &soundtrack, &metadata)?;
+        let mut writer =
+            Mp4Writer::create(&out_paths.tmp_video, &self.video, &soundtrack, &metadata)?;
         let mut encode_s = 0.0f64;
         progress.stage("frames", frames);
-        renderer.render_all(progress, &mut |rgb: &[u8]| {
+        let render_busy_s = renderer.render_all(progress, &mut |rgb: &[u8]| {
             let te = Instant::now();
             let r = writer.write_frame(rgb);
             encode_s += te.elapsed().as_secs_f64();
@@ -251,12 +308,15 @@ impl Studio {
         let te = Instant::now();
         let stats = writer.finish()?;
         encode_s += te.elapsed().as_secs_f64();
-        let video_s = t.elapsed().as_secs_f64();
+        // Rendering runs on a worker while the encoder works: the two overlap.
         timings.encoding_s = encode_s;
-        timings.frames_s = (video_s - encode_s).max(0.0);
+        timings.frames_s = render_busy_s;
+        timings.video_s = t.elapsed().as_secs_f64();
 
-        std::fs::write(&out_paths.tmp_srt, to_srt(&timeline.cues)).map_err(|e| Error::io(&out_paths.tmp_srt, e))?;
-        std::fs::write(&out_paths.tmp_vtt, to_vtt(&timeline.cues)).map_err(|e| Error::io(&out_paths.tmp_vtt, e))?;
+        std::fs::write(&out_paths.tmp_srt, to_srt(&timeline.cues))
+            .map_err(|e| Error::io(&out_paths.tmp_srt, e))?;
+        std::fs::write(&out_paths.tmp_vtt, to_vtt(&timeline.cues))
+            .map_err(|e| Error::io(&out_paths.tmp_vtt, e))?;
         check(progress)?;
         out_paths.commit()?;
         timings.total_s = t0.elapsed().as_secs_f64();
@@ -276,10 +336,10 @@ impl Studio {
     }
 }
 
-/// Resamples narration to 48 kHz and normalises it to −14 LUFS with the true-peak ceiling.
-fn finish_audio(narration: &Audio) -> Result<Audio> {
+/// Resamples narration to 48 kHz and normalises it to `lufs` with the true-peak ceiling.
+fn finish_audio(narration: &Audio, lufs: f64) -> Result<Audio> {
     let a = audio::resample(narration, 48_000)?;
-    loudness::normalize(&a, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)
+    loudness::normalize(&a, lufs, TRUE_PEAK_CEILING_DBTP)
 }
 
 /// Image files of a folder in natural filename order (`2.png` before `10.png`).
@@ -287,9 +347,19 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e))))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        })
         .collect();
-    files.sort_by(|a, b| natural_cmp(&a.file_name().unwrap_or_default().to_string_lossy(), &b.file_name().unwrap_or_default().to_string_lossy()));
+    files.sort_by(|a, b| {
+        natural_cmp(
+            &a.file_name().unwrap_or_default().to_string_lossy(),
+            &b.file_name().unwrap_or_default().to_string_lossy(),
+        )
+    });
     Ok(files)
 }
 
@@ -351,19 +421,33 @@ struct OutputPaths {
 
 impl OutputPaths {
     fn new(output: &Path) -> Result<Self> {
-        let name = output.file_name().and_then(|n| n.to_str()).ok_or_else(|| Error::InvalidArgument {
-            name: "output".into(),
-            reason: format!("{} is not a file name", output.display()),
-        })?;
+        let name =
+            output
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| Error::InvalidArgument {
+                    name: "output".into(),
+                    reason: format!("{} is not a file name", output.display()),
+                })?;
         let dir = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         if !dir.is_dir() {
-            return Err(Error::InvalidArgument { name: "output".into(), reason: format!("folder {} does not exist", dir.display()) });
+            return Err(Error::InvalidArgument {
+                name: "output".into(),
+                reason: format!("folder {} does not exist", dir.display()),
+            });
         }
         let video = dir.join(name);
-        let tag = format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0));
+        let tag = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
         let stem = output.file_stem().and_then(|s| s.to_str()).unwrap_or(name);
         let tmp = |n: &str| dir.join(format!(".{n}.{tag}.partial"));
         Ok(OutputPaths {
@@ -378,7 +462,11 @@ impl OutputPaths {
     }
 
     fn commit(&self) -> Result<()> {
-        for (from, to) in [(&self.tmp_srt, &self.srt), (&self.tmp_vtt, &self.vtt), (&self.tmp_video, &self.video)] {
+        for (from, to) in [
+            (&self.tmp_srt, &self.srt),
+            (&self.tmp_vtt, &self.vtt),
+            (&self.tmp_video, &self.video),
+        ] {
             std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
         }
         self.committed.set(true);

@@ -6,7 +6,13 @@ use crate::plan::Cue;
 
 fn stamp(t: f64, sep: char) -> String {
     let ms = (t.max(0.0) * 1000.0).round() as u64;
-    format!("{:02}:{:02}:{:02}{sep}{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}{sep}{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }
 
 /// Cue times in whole milliseconds, made strictly ordered and non-overlapping after rounding.
@@ -32,7 +38,14 @@ fn ms_times(cues: &[Cue]) -> Vec<(f64, f64)> {
 pub fn to_srt(cues: &[Cue]) -> String {
     let mut s = String::new();
     for (i, (c, (a, b))) in cues.iter().zip(ms_times(cues)).enumerate() {
-        let _ = write!(s, "{}\n{} --> {}\n{}\n\n", i + 1, stamp(a, ','), stamp(b, ','), c.lines.join("\n"));
+        let _ = write!(
+            s,
+            "{}\n{} --> {}\n{}\n\n",
+            i + 1,
+            stamp(a, ','),
+            stamp(b, ','),
+            c.lines.join("\n")
+        );
     }
     s
 }
@@ -49,7 +62,14 @@ pub fn to_vtt(cues: &[Cue]) -> String {
     for (i, (c, (a, b))) in cues.iter().zip(ms_times(cues)).enumerate() {
         // `-->` may not appear in cue text; the script's arrows are spaced out.
         let text = c.lines.join("\n").replace("-->", "- ->");
-        let _ = write!(s, "{}\n{} --> {}\n{}\n\n", i + 1, stamp(a, '.'), stamp(b, '.'), text);
+        let _ = write!(
+            s,
+            "{}\n{} --> {}\n{}\n\n",
+            i + 1,
+            stamp(a, '.'),
+            stamp(b, '.'),
+            text
+        );
     }
     s
 }
@@ -78,10 +98,20 @@ pub fn parse_srt(text: &str) -> Vec<SrtCue> {
     let mut out = Vec::new();
     for block in text.replace("\r\n", "\n").split("\n\n") {
         let mut lines = block.lines().filter(|l| !l.is_empty());
-        let (Some(_), Some(times)) = (lines.next(), lines.next()) else { continue };
-        let Some((a, b)) = times.split_once("-->") else { continue };
-        let (Some(start_s), Some(end_s)) = (parse_t(a), parse_t(b)) else { continue };
-        out.push(SrtCue { start_s, end_s, lines: lines.map(String::from).collect() });
+        let (Some(_), Some(times)) = (lines.next(), lines.next()) else {
+            continue;
+        };
+        let Some((a, b)) = times.split_once("-->") else {
+            continue;
+        };
+        let (Some(start_s), Some(end_s)) = (parse_t(a), parse_t(b)) else {
+            continue;
+        };
+        out.push(SrtCue {
+            start_s,
+            end_s,
+            lines: lines.map(String::from).collect(),
+        });
     }
     out
 }

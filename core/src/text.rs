@@ -82,20 +82,29 @@ pub fn units(sentence: &str, lang: Language) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::new();
     for (ci, chunk) in sentence.split_whitespace().enumerate() {
         if !lang.is_cjk() || !chunk.chars().any(is_cjk_char) {
-            out.push(Unit { text: chunk.to_string(), space_before: ci > 0, spoken: String::new() });
+            out.push(Unit {
+                text: chunk.to_string(),
+                space_before: ci > 0,
+                spoken: String::new(),
+            });
             continue;
         }
         let mut first_in_chunk = true;
         let mut pending_open = String::new();
         let mut run = String::new(); // a Latin/digit run
-        let flush_run = |run: &mut String, out: &mut Vec<Unit>, pending: &mut String, first: &mut bool| {
-            if !run.is_empty() {
-                let text = std::mem::take(pending) + run;
-                out.push(Unit { text, space_before: ci > 0 && *first, spoken: String::new() });
-                *first = false;
-                run.clear();
-            }
-        };
+        let flush_run =
+            |run: &mut String, out: &mut Vec<Unit>, pending: &mut String, first: &mut bool| {
+                if !run.is_empty() {
+                    let text = std::mem::take(pending) + run;
+                    out.push(Unit {
+                        text,
+                        space_before: ci > 0 && *first,
+                        spoken: String::new(),
+                    });
+                    *first = false;
+                    run.clear();
+                }
+            };
         let chars: Vec<char> = chunk.chars().collect();
         for (i, &c) in chars.iter().enumerate() {
             let next = chars.get(i + 1).copied();
@@ -103,10 +112,16 @@ pub fn units(sentence: &str, lang: Language) -> Vec<Unit> {
             let latin = |c: char| c.is_alphanumeric() && !is_cjk_char(c);
             let digit_before = prev.is_some_and(|p| p.is_ascii_digit());
             let joins_run = !run.is_empty()
-                && (((c == '.' || c == ',' || c == ':') && digit_before && next.is_some_and(|n| n.is_ascii_digit()))
+                && (((c == '.' || c == ',' || c == ':')
+                    && digit_before
+                    && next.is_some_and(|n| n.is_ascii_digit()))
                     || (c == '%' && digit_before)
-                    || (matches!(c, '\'' | '-' | '&' | '/' | '+' | '@') && next.is_some_and(latin)));
-            let quotes_before = out.iter().map(|u| u.text.matches('"').count()).sum::<usize>()
+                    || (matches!(c, '\'' | '-' | '&' | '/' | '+' | '@')
+                        && next.is_some_and(latin)));
+            let quotes_before = out
+                .iter()
+                .map(|u| u.text.matches('"').count())
+                .sum::<usize>()
                 + pending_open.matches('"').count()
                 + run.matches('"').count();
             let opens = OPENING_PUNCT.contains(c) || (c == '"' && quotes_before % 2 == 0);
@@ -115,7 +130,11 @@ pub fn units(sentence: &str, lang: Language) -> Vec<Unit> {
             } else if is_cjk_char(c) {
                 flush_run(&mut run, &mut out, &mut pending_open, &mut first_in_chunk);
                 let text = std::mem::take(&mut pending_open) + &c.to_string();
-                out.push(Unit { text, space_before: ci > 0 && first_in_chunk, spoken: String::new() });
+                out.push(Unit {
+                    text,
+                    space_before: ci > 0 && first_in_chunk,
+                    spoken: String::new(),
+                });
                 first_in_chunk = false;
             } else if opens {
                 flush_run(&mut run, &mut out, &mut pending_open, &mut first_in_chunk);
@@ -128,7 +147,11 @@ pub fn units(sentence: &str, lang: Language) -> Vec<Unit> {
                 } else if let Some(last) = out.last_mut() {
                     last.text.push(c);
                 } else {
-                    out.push(Unit { text: c.to_string(), space_before: false, spoken: String::new() });
+                    out.push(Unit {
+                        text: c.to_string(),
+                        space_before: false,
+                        spoken: String::new(),
+                    });
                     first_in_chunk = false;
                 }
             }
@@ -137,7 +160,11 @@ pub fn units(sentence: &str, lang: Language) -> Vec<Unit> {
         if !pending_open.is_empty() {
             match out.last_mut() {
                 Some(last) if !first_in_chunk => last.text.push_str(&pending_open),
-                _ => out.push(Unit { text: pending_open, space_before: ci > 0, spoken: String::new() }),
+                _ => out.push(Unit {
+                    text: pending_open,
+                    space_before: ci > 0,
+                    spoken: String::new(),
+                }),
             }
         }
     }
@@ -161,10 +188,16 @@ fn spoken_form(text: &str, next: Option<&str>, lang: Language) -> String {
     while i < chars.len() {
         if chars[i].is_ascii_digit() {
             let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || (chars[i] == ',' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit())) {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || (chars[i] == ',' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit()))
+            {
                 i += 1;
             }
-            let int_part: String = chars[start..i].iter().filter(|c| c.is_ascii_digit()).collect();
+            let int_part: String = chars[start..i]
+                .iter()
+                .filter(|c| c.is_ascii_digit())
+                .collect();
             let mut frac = String::new();
             if i + 1 < chars.len() && chars[i] == '.' && chars[i + 1].is_ascii_digit() {
                 i += 1;
@@ -177,14 +210,25 @@ fn spoken_form(text: &str, next: Option<&str>, lang: Language) -> String {
             if percent {
                 i += 1;
             }
-            let is_year = frac.is_empty() && !percent && i == chars.len() && int_part.len() == 4 && next.is_some_and(|n| n.starts_with('年'));
-            let mut reading = if is_year || int_part.len() > 12 || (int_part.len() > 1 && int_part.starts_with('0')) {
+            let is_year = frac.is_empty()
+                && !percent
+                && i == chars.len()
+                && int_part.len() == 4
+                && next.is_some_and(|n| n.starts_with('年'));
+            let mut reading = if is_year
+                || int_part.len() > 12
+                || (int_part.len() > 1 && int_part.starts_with('0'))
+            {
                 int_part.chars().map(digit_zh).collect::<String>()
             } else {
                 integer_zh(int_part.parse::<u64>().unwrap_or(0))
             };
             if !frac.is_empty() {
-                reading.push(if lang == Language::ChineseSimplified { '点' } else { '點' });
+                reading.push(if lang == Language::ChineseSimplified {
+                    '点'
+                } else {
+                    '點'
+                });
                 reading.extend(frac.chars().map(digit_zh));
             }
             if percent {
@@ -232,7 +276,11 @@ pub fn integer_zh(n: u64) -> String {
             started = true;
         }
     }
-    let groups = [(n / 100_000_000) % 10_000, (n / 10_000) % 10_000, n % 10_000];
+    let groups = [
+        (n / 100_000_000) % 10_000,
+        (n / 10_000) % 10_000,
+        n % 10_000,
+    ];
     let names = ["億", "萬", ""];
     let mut out = String::new();
     let mut started = false;
@@ -270,19 +318,31 @@ mod tests {
 
     #[test]
     fn chinese_units_keep_numbers_and_punctuation() {
-        assert_eq!(shown("今天是2024年，很好！", Language::ChineseTraditional), ["今", "天", "是", "2024", "年，", "很", "好！"]);
+        assert_eq!(
+            shown("今天是2024年，很好！", Language::ChineseTraditional),
+            ["今", "天", "是", "2024", "年，", "很", "好！"]
+        );
         let u = units("今天是2024年", Language::ChineseTraditional);
         assert_eq!(u[3].spoken, "二零二四");
         let u = units("成長了50%。", Language::ChineseTraditional);
         assert_eq!(u[3].text, "50%。");
         assert_eq!(u[3].spoken, "百分之五十。");
-        assert_eq!(shown("我用 iPhone 15 拍的", Language::ChineseTraditional), ["我", "用", "iPhone", "15", "拍", "的"]);
-        assert_eq!(shown("他說：「你好。」", Language::ChineseTraditional), ["他", "說：", "「你", "好。」"]);
+        assert_eq!(
+            shown("我用 iPhone 15 拍的", Language::ChineseTraditional),
+            ["我", "用", "iPhone", "15", "拍", "的"]
+        );
+        assert_eq!(
+            shown("他說：「你好。」", Language::ChineseTraditional),
+            ["他", "說：", "「你", "好。」"]
+        );
     }
 
     #[test]
     fn english_units_are_words() {
-        assert_eq!(shown("He said \"go now,\" then left.", Language::English), ["He", "said", "\"go", "now,\"", "then", "left."]);
+        assert_eq!(
+            shown("He said \"go now,\" then left.", Language::English),
+            ["He", "said", "\"go", "now,\"", "then", "left."]
+        );
         assert!(units("now,\"", Language::English)[0].ends_clause());
         assert!(units("\"go", Language::English)[0].opens_quote());
         assert!(units("now,\"", Language::English)[0].closes_quote());

@@ -4,7 +4,12 @@
 use voxreel::tts::espeak::{EspeakSynthesizer, EspeakVoice};
 
 fn voice(name: &str) -> EspeakVoice {
-    EspeakVoice { name: name.into(), rate_wpm: 175, pitch: 50, range: 50 }
+    EspeakVoice {
+        name: name.into(),
+        rate_wpm: 175,
+        pitch: 50,
+        range: 50,
+    }
 }
 
 #[test]
@@ -15,7 +20,11 @@ fn english_word_events_point_at_words() {
     assert_eq!(s.audio.sample_rate, 22050);
     assert!(s.audio.duration_s() > 1.5, "{}", s.audio.duration_s());
     let chars: Vec<char> = text.chars().collect();
-    let words: Vec<String> = s.words.iter().map(|w| chars[w.char_start..w.char_end].iter().collect()).collect();
+    let words: Vec<String> = s
+        .words
+        .iter()
+        .map(|w| chars[w.char_start..w.char_end].iter().collect())
+        .collect();
     eprintln!("{words:?} {:?}", s.words);
     assert!(words.iter().any(|w| w == "brave"));
     assert!(s.words.windows(2).all(|w| w[0].start_s <= w[1].start_s));
@@ -27,7 +36,11 @@ fn chinese_word_events() {
     let text = "我們今天去台北，看了3場電影。";
     let s = e.synthesize_with(text, &voice("cmn-latn-pinyin")).unwrap();
     let chars: Vec<char> = text.chars().collect();
-    let words: Vec<(String, f64)> = s.words.iter().map(|w| (chars[w.char_start..w.char_end].iter().collect(), w.start_s)).collect();
+    let words: Vec<(String, f64)> = s
+        .words
+        .iter()
+        .map(|w| (chars[w.char_start..w.char_end].iter().collect(), w.start_s))
+        .collect();
     eprintln!("{words:?} dur {}", s.audio.duration_s());
     assert!(s.words.len() >= 3);
 }
@@ -40,6 +53,12 @@ fn mandarin_voice_has_no_english_switches() {
     let pinyin = e.phonemes(text, "cmn-latn-pinyin").unwrap();
     eprintln!("cmn: {plain}\npinyin: {pinyin}");
     // The check can fail: Debian's plain `cmn` voice switches to English for digits.
-    assert!(plain.contains("(en)"), "expected English switches from plain cmn: {plain}");
-    assert!(!pinyin.contains("(en)"), "English switch in Mandarin phonemes: {pinyin}");
+    assert!(
+        plain.contains("(en)"),
+        "expected English switches from plain cmn: {plain}"
+    );
+    assert!(
+        !pinyin.contains("(en)"),
+        "English switch in Mandarin phonemes: {pinyin}"
+    );
 }

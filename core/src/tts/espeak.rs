@@ -45,15 +45,25 @@ impl EspeakVoice {
             Language::English => "en-us",
             Language::ChineseTraditional | Language::ChineseSimplified => "cmn-latn-pinyin",
         };
-        let name = if female { format!("{base}+f2") } else { base.to_string() };
+        let name = if female {
+            format!("{base}+f2")
+        } else {
+            base.to_string()
+        };
         // Calibrated on espeak-ng 1.51 (docs/engines.md): measured median F0 of
         // the default voice ≈ 0.82·p + 76 Hz (male), 1.63·p + 149 Hz (female variant f2).
         let f0 = a.f0_median_hz.clamp(60.0, 400.0);
-        let pitch = if female { (f0 - 149.0) / 1.63 } else { (f0 - 76.0) / 0.82 };
+        let pitch = if female {
+            (f0 - 149.0) / 1.63
+        } else {
+            (f0 - 76.0) / 0.82
+        };
         // Wider F0 spread → wider espeak range (default 50 ≈ 2.5 semitones of spread).
         let range = (a.f0_spread_semitones * 20.0).clamp(25.0, 90.0);
         // espeak at 175 wpm speaks about 4.3 English syllables per second.
-        let sps = if a.speaking_rate_syllables_per_s.is_finite() && a.speaking_rate_syllables_per_s > 0.5 {
+        let sps = if a.speaking_rate_syllables_per_s.is_finite()
+            && a.speaking_rate_syllables_per_s > 0.5
+        {
             a.speaking_rate_syllables_per_s
         } else {
             4.3
@@ -123,7 +133,10 @@ impl Synthesizer for EspeakSynthesizer {
 }
 
 fn synth_err(reason: impl Into<String>) -> Error {
-    Error::Synthesis { engine: "espeak-ng".into(), reason: reason.into() }
+    Error::Synthesis {
+        engine: "espeak-ng".into(),
+        reason: reason.into(),
+    }
 }
 
 fn with_espeak<T>(f: impl FnOnce(u32) -> Result<T>) -> Result<T> {
@@ -179,7 +192,11 @@ struct Collector {
     overflow: bool,
 }
 
-unsafe extern "C" fn synth_callback(wav: *mut c_short, n: c_int, events: *mut sys::espeak_EVENT) -> c_int {
+unsafe extern "C" fn synth_callback(
+    wav: *mut c_short,
+    n: c_int,
+    events: *mut sys::espeak_EVENT,
+) -> c_int {
     if events.is_null() {
         return 0;
     }
@@ -204,7 +221,8 @@ unsafe extern "C" fn synth_callback(wav: *mut c_short, n: c_int, events: *mut sy
     unsafe {
         while (*e).type_ != sys::espeak_EVENT_TYPE_espeakEVENT_LIST_TERMINATED {
             if (*e).type_ == sys::espeak_EVENT_TYPE_espeakEVENT_WORD {
-                c.words.push(((*e).text_position, (*e).length, (*e).audio_position));
+                c.words
+                    .push(((*e).text_position, (*e).length, (*e).audio_position));
             }
             e = e.add(1);
         }
@@ -216,13 +234,33 @@ fn synth_locked(text: &str, voice: &EspeakVoice, rate: u32) -> Result<Speech> {
     set_voice(&voice.name)?;
     // SAFETY: plain integer parameters; the lock is held.
     unsafe {
-        sys::espeak_SetParameter(sys::espeak_PARAMETER_espeakRATE, voice.rate_wpm.clamp(80, 450) as c_int, 0);
-        sys::espeak_SetParameter(sys::espeak_PARAMETER_espeakPITCH, voice.pitch.min(99) as c_int, 0);
-        sys::espeak_SetParameter(sys::espeak_PARAMETER_espeakRANGE, voice.range.min(99) as c_int, 0);
+        sys::espeak_SetParameter(
+            sys::espeak_PARAMETER_espeakRATE,
+            voice.rate_wpm.clamp(80, 450) as c_int,
+            0,
+        );
+        sys::espeak_SetParameter(
+            sys::espeak_PARAMETER_espeakPITCH,
+            voice.pitch.min(99) as c_int,
+            0,
+        );
+        sys::espeak_SetParameter(
+            sys::espeak_PARAMETER_espeakRANGE,
+            voice.range.min(99) as c_int,
+            0,
+        );
     }
-    let clean: String = text.chars().map(|c| if c == '\0' || c.is_control() { ' ' } else { c }).collect();
+    let clean: String = text
+        .chars()
+        .map(|c| if c == '\0' || c.is_control() { ' ' } else { c })
+        .collect();
     let c = CString::new(clean).map_err(|e| synth_err(e.to_string()))?;
-    let mut collector = Collector { samples: Vec::new(), words: Vec::new(), limit: rate as usize * 600, overflow: false };
+    let mut collector = Collector {
+        samples: Vec::new(),
+        words: Vec::new(),
+        limit: rate as usize * 600,
+        overflow: false,
+    };
     // SAFETY: the text is NUL-terminated UTF-8 of the given size; `collector`
     // outlives the synchronous call, which invokes the callback before returning.
     let r = unsafe {
@@ -243,7 +281,11 @@ fn synth_locked(text: &str, voice: &EspeakVoice, rate: u32) -> Result<Speech> {
     if collector.overflow {
         return Err(synth_err("output longer than 10 minutes for one sentence"));
     }
-    let samples: Vec<f32> = collector.samples.iter().map(|&s| s as f32 / 32768.0).collect();
+    let samples: Vec<f32> = collector
+        .samples
+        .iter()
+        .map(|&s| s as f32 / 32768.0)
+        .collect();
     let nchars = text.chars().count();
     let mut words: Vec<WordTiming> = collector
         .words
@@ -251,9 +293,16 @@ fn synth_locked(text: &str, voice: &EspeakVoice, rate: u32) -> Result<Speech> {
         .filter(|(pos, _, _)| *pos >= 1)
         .map(|&(pos, len, ms)| {
             let start = (pos as usize - 1).min(nchars);
-            WordTiming { char_start: start, char_end: (start + len.max(1) as usize).min(nchars), start_s: ms as f64 / 1000.0 }
+            WordTiming {
+                char_start: start,
+                char_end: (start + len.max(1) as usize).min(nchars),
+                start_s: ms as f64 / 1000.0,
+            }
         })
         .collect();
     words.sort_by(|a, b| a.char_start.cmp(&b.char_start));
-    Ok(Speech { audio: Audio::new(samples, rate), words })
+    Ok(Speech {
+        audio: Audio::new(samples, rate),
+        words,
+    })
 }

@@ -51,7 +51,11 @@ pub struct NarrationStats {
 }
 
 /// The text sent to the engine for a sentence, and each unit's char range in it.
-pub fn speech_text(units: &[Unit], kind: SentenceKind, language: Language) -> (String, Vec<(usize, usize)>) {
+pub fn speech_text(
+    units: &[Unit],
+    kind: SentenceKind,
+    language: Language,
+) -> (String, Vec<(usize, usize)>) {
     let mut s = String::new();
     let mut n = 0usize;
     let mut ranges = Vec::with_capacity(units.len());
@@ -85,7 +89,12 @@ fn voiced_bounds(samples: &[f32]) -> Option<(usize, usize)> {
 /// the first word inside its characters starts; units the engine did not
 /// report are spread over the gap by their spoken length. Times are relative
 /// to the sentence audio; `end` is when speech ends.
-pub fn unit_times(ranges: &[(usize, usize)], units: &[Unit], words: &[crate::tts::WordTiming], end: f64) -> Vec<(f64, f64)> {
+pub fn unit_times(
+    ranges: &[(usize, usize)],
+    units: &[Unit],
+    words: &[crate::tts::WordTiming],
+    end: f64,
+) -> Vec<(f64, f64)> {
     let n = ranges.len();
     let mut starts: Vec<Option<f64>> = ranges
         .iter()
@@ -123,7 +132,10 @@ pub fn unit_times(ranges: &[(usize, usize)], units: &[Unit], words: &[crate::tts
         while b < n && starts[b].is_none() {
             b += 1;
         }
-        let (ta, tb) = (starts[a].unwrap(), if b < n { starts[b].unwrap() } else { end });
+        let (ta, tb) = (
+            starts[a].unwrap(),
+            if b < n { starts[b].unwrap() } else { end },
+        );
         let total: f64 = (a..b).map(weight).sum();
         let mut acc = 0.0;
         for k in a..b {
@@ -137,14 +149,24 @@ pub fn unit_times(ranges: &[(usize, usize)], units: &[Unit], words: &[crate::tts
     (0..n)
         .map(|k| {
             let s = starts[k].unwrap();
-            let e = if k + 1 < n { starts[k + 1].unwrap() } else { end.max(s) };
+            let e = if k + 1 < n {
+                starts[k + 1].unwrap()
+            } else {
+                end.max(s)
+            };
             (s, e.max(s))
         })
         .collect()
 }
 
 /// Narrates every sentence of `script` with `synth`.
-pub fn narrate(script: &Script, language: Language, synth: &dyn Synthesizer, voice: &VoiceProfile, progress: &dyn Progress) -> Result<Narration> {
+pub fn narrate(
+    script: &Script,
+    language: Language,
+    synth: &dyn Synthesizer,
+    voice: &VoiceProfile,
+    progress: &dyn Progress,
+) -> Result<Narration> {
     let total: usize = script.scenes.iter().map(|s| s.sentences.len()).sum();
     progress.stage("synthesis", total as u64);
     let mut rate = 0u32;
@@ -166,11 +188,17 @@ pub fn narrate(script: &Script, language: Language, synth: &dyn Synthesizer, voi
             if rate == 0 {
                 rate = speech.audio.sample_rate;
             } else if speech.audio.sample_rate != rate {
-                return Err(Error::Synthesis { engine: synth.name().into(), reason: "sample rate changed between sentences".into() });
+                return Err(Error::Synthesis {
+                    engine: synth.name().into(),
+                    reason: "sample rate changed between sentences".into(),
+                });
             }
             let sr = rate as f64;
             let Some((a, b)) = voiced_bounds(&speech.audio.samples) else {
-                return Err(Error::Synthesis { engine: synth.name().into(), reason: format!("no audio for {:?}", sentence.text) });
+                return Err(Error::Synthesis {
+                    engine: synth.name().into(),
+                    reason: format!("no audio for {:?}", sentence.text),
+                });
             };
             // Keep 20 ms before the onset and 40 ms after the end.
             let a = a.saturating_sub((0.02 * sr) as usize);
@@ -184,21 +212,38 @@ pub fn narrate(script: &Script, language: Language, synth: &dyn Synthesizer, voi
             let offset = samples.len() as f64 / sr;
             let trim = a as f64 / sr;
             samples.extend_from_slice(&speech.audio.samples[a..b]);
-            let words: Vec<_> = speech.words.iter().map(|w| crate::tts::WordTiming { start_s: (w.start_s - trim).max(0.0), ..*w }).collect();
+            let words: Vec<_> = speech
+                .words
+                .iter()
+                .map(|w| crate::tts::WordTiming {
+                    start_s: (w.start_s - trim).max(0.0),
+                    ..*w
+                })
+                .collect();
             let end = (b - a) as f64 / sr - 0.04;
             let times = unit_times(&ranges, &us, &words, end)
                 .into_iter()
                 .map(|(s, e)| (s + offset, e + offset))
                 .collect();
-            sentences.push(TimedSentence { scene: scene.index, units: us, times });
-            pending_pause = if sentence.kind == SentenceKind::Title { TITLE_PAUSE_S } else { SENTENCE_PAUSE_S };
+            sentences.push(TimedSentence {
+                scene: scene.index,
+                units: us,
+                times,
+            });
+            pending_pause = if sentence.kind == SentenceKind::Title {
+                TITLE_PAUSE_S
+            } else {
+                SENTENCE_PAUSE_S
+            };
             progress.advance(1);
         }
         scene_starts.push(scene_start.unwrap_or(samples.len() as f64 / rate.max(1) as f64));
         pending_pause = SCENE_PAUSE_S;
     }
     if rate == 0 {
-        return Err(Error::NothingToNarrate { what: "script".into() });
+        return Err(Error::NothingToNarrate {
+            what: "script".into(),
+        });
     }
     samples.extend(std::iter::repeat_n(0.0, (TAIL_S * rate as f64) as usize));
     let total_s = samples.len() as f64 / rate as f64;
@@ -208,7 +253,12 @@ pub fn narrate(script: &Script, language: Language, synth: &dyn Synthesizer, voi
         let end = scene_starts.get(i + 1).copied().unwrap_or(total_s);
         scene_spans.push((start, end.max(start)));
     }
-    Ok(Narration { audio: Audio::new(samples, rate), sentences, scene_spans, engine: synth.name().to_string() })
+    Ok(Narration {
+        audio: Audio::new(samples, rate),
+        sentences,
+        scene_spans,
+        engine: synth.name().to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -223,8 +273,16 @@ mod tests {
         assert_eq!(text, "我們今天很好");
         // The engine reports two words: 我們 at 0.1 s and 很好 at 1.0 s.
         let words = [
-            WordTiming { char_start: 0, char_end: 2, start_s: 0.1 },
-            WordTiming { char_start: 4, char_end: 6, start_s: 1.0 },
+            WordTiming {
+                char_start: 0,
+                char_end: 2,
+                start_s: 0.1,
+            },
+            WordTiming {
+                char_start: 4,
+                char_end: 6,
+                start_s: 1.0,
+            },
         ];
         let t = unit_times(&ranges, &us, &words, 1.5);
         assert_eq!(t.len(), 6);
