@@ -21,7 +21,7 @@ demo-zh: build
 	$(VOXREEL) render --voice samples/voices/librispeech-367.flac --script samples/demo-zh-TW.md --lang zh-TW -o out/demo-zh-TW.mp4
 
 test: setup
-	cargo test --release --locked --workspace --all-features
+	cargo test --release --locked --workspace --features voxreel/espeak
 
 fmt:
 	cargo fmt --all

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use voxreel::lang::LanguageChoice;
 use voxreel::studio::{RenderRequest, Studio};
+use voxreel::voice::{self, EmbedOptions, VoiceEncoder, SAME_SPEAKER_THRESHOLD};
 use voxreel::{Error, ErrorKind, Progress};
 
 const EXIT_CODES: &str = "Exit codes:
@@ -72,6 +73,51 @@ enum Command {
         json: bool,
         /// The text to speak.
         text: String,
+    },
+    /// Print the speaker embedding (GE2E, 256 values) of a recording or .voice profile.
+    #[command(after_help = EXIT_CODES)]
+    Embed {
+        /// Recording (WAV/MP3/FLAC/OGG) or .voice profile.
+        file: PathBuf,
+        /// Skip preprocessing (volume normalisation, silence trimming).
+        #[arg(long)]
+        raw: bool,
+        /// Print `{"model": ..., "embedding": [...]}` instead of plain values.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two voices: cosine similarity of their embeddings and a same/different verdict.
+    #[command(after_help = EXIT_CODES)]
+    Compare {
+        /// First recording or .voice profile.
+        a: PathBuf,
+        /// Second recording or .voice profile.
+        b: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Voice profiles.
+    #[command(subcommand)]
+    Voice(VoiceCommand),
+}
+
+#[derive(Subcommand)]
+enum VoiceCommand {
+    /// Enrol a reference recording (2 s of speech or more) into a reusable .voice profile.
+    #[command(after_help = EXIT_CODES)]
+    Enroll {
+        /// Reference recording (WAV/MP3/FLAC/OGG).
+        reference: PathBuf,
+        /// Output profile (NAME.voice).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// A name stored in the profile.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -138,6 +184,16 @@ fn exit_code(e: &Error) -> u8 {
     }
 }
 
+/// An f32 as the f64 with six decimals it stands for (not its binary expansion).
+fn round6(x: f32) -> f64 {
+    (f64::from(x) * 1e6).round() / 1e6
+}
+
+/// The speaker encoder (bundled weights, CPU).
+fn encoder() -> voxreel::Result<VoiceEncoder> {
+    VoiceEncoder::load(&voxreel::Device::Cpu)
+}
+
 #[cfg(feature = "espeak")]
 fn studio() -> voxreel::Result<Studio> {
     Studio::with_espeak()
@@ -161,7 +217,11 @@ fn main() -> ExitCode {
         let _ = ctrlc::set_handler(move || c.store(true, Ordering::SeqCst));
     }
     let json = match &cli.command {
-        Command::Render { json, .. } | Command::Say { json, .. } => *json,
+        Command::Render { json, .. }
+        | Command::Say { json, .. }
+        | Command::Embed { json, .. }
+        | Command::Compare { json, .. }
+        | Command::Voice(VoiceCommand::Enroll { json, .. }) => *json,
     };
     let progress = BarProgress {
         bar: Mutex::new(None),
@@ -260,6 +320,99 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                     output.display(),
                     audio.duration_s(),
                     studio.engine()
+                );
+            }
+            Ok(())
+        }
+        Command::Embed { file, raw, json } => {
+            let enc = encoder()?;
+            let opts = if raw {
+                EmbedOptions::raw()
+            } else {
+                EmbedOptions::default()
+            };
+            let u = voice::embed_file(&file, &enc, &opts)?;
+            for w in &u.warnings {
+                progress.warn(w);
+            }
+            if json {
+                println!("{}", u.embedding.to_json());
+            } else {
+                let vals: Vec<String> = u
+                    .embedding
+                    .embedding
+                    .iter()
+                    .map(|v| format!("{v:.6}"))
+                    .collect();
+                println!("{}", vals.join(" "));
+                eprintln!(
+                    "{}: {} values, model {}, {} partials",
+                    file.display(),
+                    vals.len(),
+                    u.embedding.model,
+                    u.partials.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Compare { a, b, json } => {
+            let enc = encoder()?;
+            let opts = EmbedOptions::default();
+            let (ua, ub) = (
+                voice::embed_file(&a, &enc, &opts)?,
+                voice::embed_file(&b, &enc, &opts)?,
+            );
+            for w in ua.warnings.iter().chain(&ub.warnings) {
+                progress.warn(w);
+            }
+            let cos = ua.embedding.similarity(&ub.embedding)?;
+            let same = cos >= SAME_SPEAKER_THRESHOLD;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"cosine": round6(cos), "same_speaker": same, "threshold": round6(SAME_SPEAKER_THRESHOLD), "model": ua.embedding.model})
+                );
+            } else {
+                println!(
+                    "cosine {cos:.4}: {} (threshold {SAME_SPEAKER_THRESHOLD})",
+                    if same {
+                        "same speaker"
+                    } else {
+                        "different speakers"
+                    }
+                );
+            }
+            Ok(())
+        }
+        Command::Voice(VoiceCommand::Enroll {
+            reference,
+            output,
+            name,
+            json,
+        }) => {
+            progress.stage("enroll", 0);
+            let enc = encoder()?;
+            let mut profile = voice::load_voice(&reference, &enc)?;
+            progress.done();
+            profile.name = name;
+            for w in &profile.analysis.warnings {
+                eprintln!("warning: {w}");
+            }
+            profile.save_json(&output)?;
+            let a = &profile.analysis;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "output": output, "speech_s": a.speech_s, "f0_median_hz": a.f0_median_hz,
+                        "gender": profile.gender, "model": profile.embedding.as_ref().map(|e| e.model.clone()), "warnings": a.warnings})
+                );
+            } else {
+                eprintln!(
+                    "wrote {} ({:.1} s of speech, median F0 {:.0} Hz, {:.1} syllables/s)",
+                    output.display(),
+                    a.speech_s,
+                    a.f0_median_hz,
+                    a.speaking_rate_syllables_per_s
                 );
             }
             Ok(())

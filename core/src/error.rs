@@ -176,6 +176,24 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// Two things made by different models (or model versions) cannot be used together.
+    #[error(
+        "made with model {found:?}, but {expected:?} is needed; re-create it with this voxreel"
+    )]
+    ModelMismatch {
+        /// The model this library (or the other operand) uses.
+        expected: String,
+        /// The model the input was made with.
+        found: String,
+    },
+    /// A neural model failed to load or run.
+    #[error("model {model} failed: {reason}")]
+    Model {
+        /// The model id.
+        model: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The caller cancelled the job.
     #[error("cancelled")]
     Cancelled,
@@ -199,10 +217,14 @@ impl Error {
             | Error::UnsupportedLanguage { .. }
             | Error::Image { .. }
             | Error::InvalidProfile { .. }
-            | Error::InvalidArgument { .. } => ErrorKind::BadInput,
+            | Error::InvalidArgument { .. }
+            | Error::ModelMismatch { .. } => ErrorKind::BadInput,
             Error::MissingDependency { .. } => ErrorKind::MissingDependency,
             Error::Cancelled => ErrorKind::Cancelled,
-            Error::Io { .. } | Error::Synthesis { .. } | Error::Encode { .. } => ErrorKind::Other,
+            Error::Io { .. }
+            | Error::Synthesis { .. }
+            | Error::Encode { .. }
+            | Error::Model { .. } => ErrorKind::Other,
         }
     }
 
@@ -228,6 +250,8 @@ impl Error {
             Error::MissingDependency { .. } => "missing_dependency",
             Error::Synthesis { .. } => "synthesis",
             Error::Encode { .. } => "encode",
+            Error::ModelMismatch { .. } => "model_mismatch",
+            Error::Model { .. } => "model",
             Error::Cancelled => "cancelled",
         }
     }

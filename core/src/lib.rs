@@ -31,5 +31,7 @@ pub mod tts;
 pub mod voice;
 
 pub use audio::Audio;
+/// The compute device for the neural models (CPU by default; CUDA/Metal with those features).
+pub use candle_core::Device;
 pub use error::{Error, ErrorKind, Result};
 pub use progress::{CancelFlag, NoProgress, Progress};

@@ -21,7 +21,7 @@ use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
 use crate::tts::narrate::{narrate, Narration};
 use crate::tts::Synthesizer;
-use crate::voice::VoiceProfile;
+use crate::voice::{VoiceEncoder, VoiceProfile};
 use crate::{Error, Result};
 
 /// Integrated loudness of the final soundtrack (LUFS), the level short-video platforms play at.
@@ -107,6 +107,8 @@ pub struct Studio {
     video: VideoSpec,
     frame: FrameSpec,
     style: CaptionStyle,
+    device: crate::Device,
+    encoder: std::sync::OnceLock<VoiceEncoder>,
 }
 
 impl std::fmt::Debug for Studio {
@@ -127,7 +129,25 @@ impl Studio {
             video: VideoSpec::vertical(),
             frame: FrameSpec::vertical(),
             style: CaptionStyle::default(),
+            device: crate::Device::Cpu,
+            encoder: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Runs the neural models on `device` (CPU by default).
+    pub fn with_device(mut self, device: crate::Device) -> Self {
+        self.device = device;
+        self.encoder = std::sync::OnceLock::new();
+        self
+    }
+
+    /// The speaker encoder, loaded on first use.
+    pub fn encoder(&self) -> Result<&VoiceEncoder> {
+        if let Some(e) = self.encoder.get() {
+            return Ok(e);
+        }
+        let e = VoiceEncoder::load(&self.device)?;
+        Ok(self.encoder.get_or_init(|| e))
     }
 
     /// A studio with the espeak-ng engine.
@@ -149,24 +169,15 @@ impl Studio {
         self.synth.name()
     }
 
-    /// Analyses a reference recording into a voice profile (errors for silence,
-    /// too little speech, clipping; a warning for 2–6 s of speech).
+    /// Enrols a reference recording: analysis and speaker embedding (errors for
+    /// silence, too little speech, clipping; a warning for 2–6 s of speech).
     pub fn enroll(&self, audio: &Audio, what: &str) -> Result<VoiceProfile> {
-        VoiceProfile::from_audio(audio, what)
+        VoiceProfile::enroll(audio, what, self.encoder()?)
     }
 
     /// Loads a voice: a saved profile (`.voice` or `.json`) or a recording to enrol.
     pub fn load_voice(&self, path: &Path) -> Result<VoiceProfile> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if ext == "voice" || ext == "json" {
-            return VoiceProfile::load_json(path);
-        }
-        let audio = audio::decode_file(path)?;
-        self.enroll(&audio, &path.display().to_string())
+        crate::voice::load_voice(path, self.encoder()?)
     }
 
     /// Speaks `text` (plain text or Markdown) in `voice`: 48 kHz mono at −14 LUFS.
