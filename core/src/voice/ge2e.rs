@@ -7,7 +7,7 @@
 //! (PyTorch tensor names: `lstm.weight_ih_l0`, `linear.weight`, …) and has a
 //! `forward`; no I/O, so they test with random weights as well as the real ones.
 
-use candle_core::{DType, Module, Result, Tensor, D};
+use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
 /// Shape of the encoder.
@@ -72,6 +72,9 @@ impl LstmLayer {
             .matmul(&self.w_ih_t)?
             .broadcast_add(&self.bias)?
             .reshape((t_len, batch, h4))?;
+        if xs.device().is_cpu() && xs.dtype() == DType::F32 {
+            return self.recur_cpu(&proj);
+        }
         let mut h = Tensor::zeros((batch, self.hidden), xs.dtype(), xs.device())?;
         let mut c = h.clone();
         let mut outs = Vec::with_capacity(t_len);
@@ -88,6 +91,134 @@ impl LstmLayer {
         }
         Ok((Tensor::stack(&outs, 0)?, h))
     }
+
+    /// The recurrence on the CPU: the batch is split into one group of rows per
+    /// thread, and each thread runs all time steps of its rows on its own
+    /// (single-threaded GEMM for the recurrent product, accumulated onto the input
+    /// projection, then the gate non-linearities fused in one pass), so threads
+    /// never wait for each other between steps. Same equations as the generic path.
+    fn recur_cpu(&self, proj: &Tensor) -> Result<(Tensor, Tensor)> {
+        use rayon::prelude::*;
+        let (t_len, batch, h4) = proj.dims3()?;
+        let hid = self.hidden;
+        let proj = proj.flatten_all()?.to_vec1::<f32>()?;
+        let w = self.w_hh_t.flatten_all()?.to_vec1::<f32>()?; // [hid, 4·hid] row-major
+        let groups = rayon::current_num_threads().clamp(1, batch.max(1));
+        let per = batch.div_ceil(groups);
+        let ranges: Vec<(usize, usize)> = (0..batch)
+            .step_by(per.max(1))
+            .map(|r0| (r0, (r0 + per).min(batch)))
+            .collect();
+        let results: Vec<(Vec<f32>, Vec<f32>)> = ranges
+            .par_iter()
+            .map(|&(r0, r1)| {
+                let nb = r1 - r0;
+                let mut h = vec![0.0f32; nb * hid];
+                let mut c = vec![0.0f32; nb * hid];
+                let mut gates = vec![0.0f32; nb * h4];
+                let mut outs = vec![0.0f32; t_len * nb * hid];
+                for t in 0..t_len {
+                    gates.copy_from_slice(&proj[(t * batch + r0) * h4..(t * batch + r1) * h4]);
+                    // SAFETY: every pointer covers its whole matrix: gates nb×h4, h nb×hid,
+                    // w hid×h4, all row-major with the strides given; no aliasing.
+                    unsafe {
+                        gemm::gemm(
+                            nb,
+                            h4,
+                            hid,
+                            gates.as_mut_ptr(),
+                            1,
+                            h4 as isize,
+                            true,
+                            h.as_ptr(),
+                            1,
+                            hid as isize,
+                            w.as_ptr(),
+                            1,
+                            h4 as isize,
+                            1.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::None,
+                        );
+                    }
+                    for ((g, hb), cb) in gates
+                        .chunks_exact(h4)
+                        .zip(h.chunks_exact_mut(hid))
+                        .zip(c.chunks_exact_mut(hid))
+                    {
+                        lstm_cell(g, hb, cb);
+                    }
+                    outs[t * nb * hid..(t + 1) * nb * hid].copy_from_slice(&h);
+                }
+                (outs, h)
+            })
+            .collect();
+        let mut outs = vec![0.0f32; t_len * batch * hid];
+        let mut last = vec![0.0f32; batch * hid];
+        for (&(r0, r1), (o, h)) in ranges.iter().zip(&results) {
+            let nb = r1 - r0;
+            for t in 0..t_len {
+                outs[(t * batch + r0) * hid..(t * batch + r1) * hid]
+                    .copy_from_slice(&o[t * nb * hid..(t + 1) * nb * hid]);
+            }
+            last[r0 * hid..r1 * hid].copy_from_slice(h);
+        }
+        let dev = Device::Cpu;
+        Ok((
+            Tensor::from_vec(outs, (t_len, batch, hid), &dev)?,
+            Tensor::from_vec(last, (batch, hid), &dev)?,
+        ))
+    }
+}
+
+/// One LSTM cell update for one batch row: gate pre-activations `z` (i, f, g, o
+/// blocks of `h.len()` each), state `c` and output `h` updated in place.
+#[inline]
+fn lstm_cell(z: &[f32], h: &mut [f32], c: &mut [f32]) {
+    let n = h.len();
+    let (zi, zf, zg, zo) = (&z[..n], &z[n..2 * n], &z[2 * n..3 * n], &z[3 * n..4 * n]);
+    for j in 0..n {
+        let i = sigmoid(zi[j]);
+        let f = sigmoid(zf[j]);
+        let g = tanh(zg[j]);
+        let o = sigmoid(zo[j]);
+        c[j] = f * c[j] + i * g;
+        h[j] = o * tanh(c[j]);
+    }
+}
+
+/// e^x in f32 (Cephes' `expf`: range reduction by ln 2 and a degree-6 polynomial,
+/// relative error about 1e-7), branch-free so loops over it vectorise.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.0, 88.0);
+    // Round to nearest with the 1.5·2^23 trick (no libm call).
+    let n = (x * LOG2E + 12_582_912.0) - 12_582_912.0;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut y = 1.987_569_1e-4f32;
+    y = y * r + 1.398_2e-3;
+    y = y * r + 8.333_452e-3;
+    y = y * r + 4.166_579_6e-2;
+    y = y * r + 1.666_666_5e-1;
+    y = y * r + 5.000_000_1e-1;
+    let e = y * r * r + r + 1.0;
+    f32::from_bits(((n as i32 + 127) << 23) as u32) * e
+}
+
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp_f32(-x))
+}
+
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (1.0 + exp_f32(2.0 * x))
 }
 
 /// The speaker encoder network.
@@ -193,6 +324,58 @@ mod tests {
             hh = o * cc.tanh();
         }
         assert!((got as f64 - hh).abs() < 1e-6, "{got} vs {hh}");
+    }
+
+    #[test]
+    fn fast_exp_is_accurate() {
+        let mut worst = 0.0f64;
+        for k in -8700..8800 {
+            let x = k as f32 * 0.01;
+            let want = (x as f64).exp();
+            let rel = ((exp_f32(x) as f64 - want) / want).abs();
+            worst = worst.max(rel);
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert!(
+            (tanh(0.3) - 0.3f32.tanh()).abs() < 1e-6 && tanh(50.0) == 1.0 && tanh(-50.0) == -1.0
+        );
+        assert!((sigmoid(-2.0) - 1.0 / (1.0 + 2f32.exp())).abs() < 1e-7);
+    }
+
+    #[test]
+    fn fused_cpu_recurrence_equals_the_generic_one() {
+        let dev = Device::Cpu;
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+        let layer = LstmLayer::load(&vb, 0, 5, 7).unwrap();
+        let xs = Tensor::randn(0f32, 1.0, (9, 3, 5), &dev).unwrap();
+        let (fast, hf) = layer.forward_seq(&xs).unwrap();
+        // The generic path runs for other dtypes: compute in f64 and compare.
+        let l64 = LstmLayer {
+            w_ih_t: layer.w_ih_t.to_dtype(DType::F64).unwrap(),
+            w_hh_t: layer.w_hh_t.to_dtype(DType::F64).unwrap(),
+            bias: layer.bias.to_dtype(DType::F64).unwrap(),
+            hidden: 7,
+        };
+        let (slow, hs) = l64.forward_seq(&xs.to_dtype(DType::F64).unwrap()).unwrap();
+        let d = (fast.to_dtype(DType::F64).unwrap() - slow)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(d < 1e-5, "max difference {d}");
+        let d = (hf.to_dtype(DType::F64).unwrap() - hs)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(d < 1e-5, "last state differs by {d}");
     }
 
     #[test]
