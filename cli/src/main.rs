@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use voxreel::lang::LanguageChoice;
-use voxreel::studio::{RenderRequest, Studio};
+use voxreel::plan::Transition;
+use voxreel::studio::{Composition, RenderRequest, Studio};
 use voxreel::voice::{self, EmbedOptions, VoiceEncoder, SAME_SPEAKER_THRESHOLD};
 use voxreel::{Error, ErrorKind, Progress};
 
@@ -49,9 +50,39 @@ enum Command {
         /// Language: auto, en, zh-TW or zh-CN.
         #[arg(long, default_value = "auto")]
         lang: String,
-        /// Seed for generated visuals.
+        /// Seed for generated visuals and motion.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Frame shape: 9:16, 16:9 or 1:1.
+        #[arg(long, default_value = "9:16")]
+        aspect: String,
+        /// Where the video goes (sets size, safe area, caption placement): shorts, tiktok, reels, youtube.
+        #[arg(long)]
+        preset: Option<String>,
+        /// Frames per second: 24, 30 or 60.
+        #[arg(long, default_value_t = 30)]
+        fps: u32,
+        /// Quick low-resolution preview.
+        #[arg(long)]
+        draft: bool,
+        /// Background music (WAV/MP3/FLAC/OGG/M4A), looped or trimmed, ducked under the voice.
+        #[arg(long)]
+        music: Option<PathBuf>,
+        /// Captions: burned (with SRT/VTT), sidecar (SRT/VTT only) or none.
+        #[arg(long, default_value = "burned")]
+        captions: String,
+        /// Caption style file (JSON).
+        #[arg(long)]
+        style: Option<PathBuf>,
+        /// Scene transitions: crossfade or cut.
+        #[arg(long, default_value = "crossfade")]
+        transition: String,
+        /// Keep scene images still (no pan/zoom).
+        #[arg(long)]
+        no_motion: bool,
+        /// Highlight the word being spoken (karaoke style), in the style's colour or yellow.
+        #[arg(long)]
+        highlight: bool,
         /// Print one JSON object on stdout instead of the summary line.
         #[arg(long)]
         json: bool,
@@ -252,9 +283,42 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             images,
             lang,
             seed,
+            aspect,
+            preset,
+            fps,
+            draft,
+            music,
+            captions,
+            style,
+            transition,
+            no_motion,
+            highlight,
             json,
         } => {
             let language: LanguageChoice = lang.parse()?;
+            let transition = match transition.as_str() {
+                "crossfade" => Transition::Default,
+                "cut" => Transition::Cut,
+                other => {
+                    return Err(Error::InvalidArgument {
+                        name: "transition".into(),
+                        reason: format!("{other:?} (crossfade or cut expected)"),
+                    })
+                }
+            };
+            let composition = Composition {
+                aspect: aspect.parse()?,
+                preset: preset.as_deref().map(str::parse).transpose()?,
+                fps,
+                draft,
+                motion: !no_motion,
+                transition,
+                music,
+                captions: captions.parse()?,
+                style,
+                highlight,
+                ..Composition::default()
+            };
             let studio = studio()?;
             let req = RenderRequest {
                 voice,
@@ -263,6 +327,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 images,
                 language,
                 seed,
+                composition,
             };
             let out = studio.render(&req, progress)?;
             progress.done();
@@ -272,7 +337,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             if json {
                 let v = serde_json::json!({
                     "ok": true,
-                    "video": out.video, "srt": out.srt, "vtt": out.vtt,
+                    "video": out.video, "srt": out.srt, "vtt": out.vtt, "cover": out.cover, "manifest": out.manifest,
                     "duration_s": out.duration_s, "frames": out.frames,
                     "language": out.language, "engine": out.engine,
                     "scenes": out.scenes, "cues": out.cues.len(),

@@ -43,7 +43,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The input is not audio in a format we decode (WAV, MP3, FLAC, OGG/Vorbis).
-    #[error("{what} is not audio we can decode (WAV, MP3, FLAC or OGG/Vorbis expected): {reason}")]
+    #[error("{what} is not audio we can decode (WAV, MP3, FLAC, OGG/Vorbis or M4A/AAC expected): {reason}")]
     NotAudio {
         /// Names the input (usually its path).
         what: String,
@@ -144,6 +144,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A video clip (scene media) could not be used.
+    #[error("video clip {path}: {reason}")]
+    Video {
+        /// The video file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// A request option has a value outside its range.
     #[error("invalid {name}: {reason}")]
     InvalidArgument {
@@ -216,6 +224,7 @@ impl Error {
             | Error::ScriptTooLong { .. }
             | Error::UnsupportedLanguage { .. }
             | Error::Image { .. }
+            | Error::Video { .. }
             | Error::InvalidProfile { .. }
             | Error::InvalidArgument { .. }
             | Error::ModelMismatch { .. } => ErrorKind::BadInput,
@@ -245,6 +254,7 @@ impl Error {
             Error::ScriptTooLong { .. } => "script_too_long",
             Error::UnsupportedLanguage { .. } => "unsupported_language",
             Error::Image { .. } => "image",
+            Error::Video { .. } => "video",
             Error::InvalidProfile { .. } => "invalid_profile",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::MissingDependency { .. } => "missing_dependency",

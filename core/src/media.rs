@@ -348,6 +348,275 @@ impl Mp4Writer {
     }
 }
 
+/// File extensions taken as video clips (scene media) rather than still images.
+pub const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "mov", "m4v", "webm", "mkv", "avi"];
+
+/// Longest video clip accepted as scene media, in seconds.
+pub const MAX_CLIP_S: f64 = 3600.0;
+
+/// True if `path` names a video clip by its extension (`.mp4`, `.mov`, …).
+///
+/// ```
+/// use voxreel::media::is_video_path;
+/// assert!(is_video_path(std::path::Path::new("clips/Beach.MP4")));
+/// assert!(!is_video_path(std::path::Path::new("beach.png")));
+/// ```
+pub fn is_video_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| VIDEO_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// A video clip decoded in order (ffmpeg-next) and scaled to cover a frame.
+///
+/// [`VideoClip::frame_at`] gives the picture shown at a time of the clip's own
+/// clock; times past the end wrap around (the clip loops), and asking for an
+/// earlier time than the last one reopens the clip. The clip's sound is not used.
+/// Decoding state is not `Send`: use a clip on the thread that opened it.
+pub struct VideoClip {
+    path: std::path::PathBuf,
+    ictx: format::context::Input,
+    decoder: ff::decoder::Video,
+    scaler: Option<ff::software::scaling::Context>,
+    stream: usize,
+    time_base: f64,
+    width: u32,
+    height: u32,
+    duration_s: f64,
+    /// The frame shown now: its time and picture (scaled lazily).
+    current: Option<(f64, frame::Video, Option<std::sync::Arc<Vec<u8>>>)>,
+    /// The next decoded frame, not yet due.
+    pending: Option<(f64, frame::Video)>,
+    eof: bool,
+    /// Time of the last frame decoded, to learn the length of clips that do not state it.
+    last_t: f64,
+}
+
+impl std::fmt::Debug for VideoClip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoClip")
+            .field("path", &self.path)
+            .field("duration_s", &self.duration_s)
+            .finish()
+    }
+}
+
+impl VideoClip {
+    /// Opens `path` and prepares frames of `width`×`height` (scaled to cover, centre-cropped).
+    pub fn open(path: &Path, width: u32, height: u32) -> Result<VideoClip> {
+        let bad = |reason: String| Error::Video {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if !path.is_file() {
+            return Err(Error::FileNotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        ff::init().map_err(|e| bad(e.to_string()))?;
+        let ictx = format::input(path).map_err(|e| bad(format!("not a readable video: {e}")))?;
+        let st = ictx
+            .streams()
+            .best(ff::media::Type::Video)
+            .ok_or_else(|| bad("it has no video stream".into()))?;
+        let stream = st.index();
+        let tb = st.time_base();
+        let time_base = tb.numerator() as f64 / tb.denominator().max(1) as f64;
+        let mut duration_s = if st.duration() > 0 {
+            st.duration() as f64 * time_base
+        } else if ictx.duration() > 0 {
+            ictx.duration() as f64 / ff::ffi::AV_TIME_BASE as f64
+        } else {
+            0.0
+        };
+        if !duration_s.is_finite() || duration_s < 0.0 {
+            duration_s = 0.0;
+        }
+        if duration_s > MAX_CLIP_S {
+            return Err(bad(format!(
+                "{duration_s:.0} s long; clips up to {MAX_CLIP_S:.0} s are accepted"
+            )));
+        }
+        let ctx = codec::context::Context::from_parameters(st.parameters())
+            .map_err(|e| bad(e.to_string()))?;
+        let decoder = ctx
+            .decoder()
+            .video()
+            .map_err(|e| bad(format!("no decoder for its video: {e}")))?;
+        let (sw, sh) = (decoder.width(), decoder.height());
+        if sw == 0 || sh == 0 || sw as u64 * sh as u64 > crate::render::MAX_IMAGE_PIXELS {
+            return Err(bad(format!("{sw}×{sh} pixels is not a usable size")));
+        }
+        if width == 0 || height == 0 {
+            return Err(Error::InvalidArgument {
+                name: "clip frame size".into(),
+                reason: format!("{width}×{height}"),
+            });
+        }
+        let mut clip = VideoClip {
+            path: path.to_path_buf(),
+            ictx,
+            decoder,
+            scaler: None,
+            stream,
+            time_base,
+            width,
+            height,
+            duration_s,
+            current: None,
+            pending: None,
+            eof: false,
+            last_t: 0.0,
+        };
+        // Decode the first frame now, so a clip that cannot be decoded fails here.
+        match clip.decode_next()? {
+            Some(f) => clip.pending = Some(f),
+            None => return Err(bad("it holds no decodable video frame".into())),
+        }
+        Ok(clip)
+    }
+
+    /// The clip's length in seconds (0 if neither the file nor decoding told it yet).
+    pub fn duration_s(&self) -> f64 {
+        self.duration_s
+    }
+
+    /// Decodes the next frame of the video stream, with its time in seconds.
+    fn decode_next(&mut self) -> Result<Option<(f64, frame::Video)>> {
+        let path = self.path.clone();
+        let bad = move |e: ff::Error| Error::Video {
+            path: path.clone(),
+            reason: format!("decoding failed: {e}"),
+        };
+        let mut f = frame::Video::empty();
+        loop {
+            if self.decoder.receive_frame(&mut f).is_ok() {
+                let pts = f.timestamp().or(f.pts()).unwrap_or(0);
+                let t = pts as f64 * self.time_base;
+                self.last_t = self.last_t.max(t);
+                return Ok(Some((t, f)));
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            let mut got = false;
+            while let Some((st, pkt)) = self.ictx.packets().next() {
+                if st.index() == self.stream {
+                    self.decoder.send_packet(&pkt).map_err(&bad)?;
+                    got = true;
+                    break;
+                }
+            }
+            if !got {
+                self.eof = true;
+                self.decoder.send_eof().map_err(&bad)?;
+            }
+        }
+    }
+
+    /// Starts decoding again from the beginning.
+    fn reopen(&mut self) -> Result<()> {
+        let again = VideoClip::open(&self.path, self.width, self.height)?;
+        let learned = self.duration_s;
+        *self = again;
+        if self.duration_s <= 0.0 {
+            self.duration_s = learned;
+        }
+        Ok(())
+    }
+
+    /// The picture (RGB24, `width × height × 3`) shown at `t` seconds of the clip's
+    /// clock: the last frame whose time is not after `t`. Past the end the clip loops.
+    pub fn frame_at(&mut self, t: f64) -> Result<std::sync::Arc<Vec<u8>>> {
+        let mut t = t.max(0.0);
+        if self.duration_s > 0.0 {
+            t = t.rem_euclid(self.duration_s);
+        }
+        if matches!(&self.current, Some((ct, _, _)) if t + 1e-6 < *ct) {
+            self.reopen()?;
+        }
+        loop {
+            match &self.pending {
+                Some((pt, _)) if *pt <= t + 1e-6 || self.current.is_none() => {
+                    let (pt, f) = self.pending.take().expect("checked above");
+                    self.current = Some((pt, f, None));
+                }
+                Some(_) => break,
+                None => {}
+            }
+            if self.pending.is_none() {
+                match self.decode_next()? {
+                    Some(f) => self.pending = Some(f),
+                    None => {
+                        // The end: learn the length if the file did not state it.
+                        if self.duration_s <= 0.0 && self.last_t > 0.0 {
+                            let fps_guess = 1.0 / 30.0;
+                            self.duration_s = self.last_t + fps_guess;
+                            if t >= self.duration_s {
+                                return self.frame_at(t);
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        let (w, h) = (self.width, self.height);
+        let needs_scaler = self.scaler.is_none();
+        let (_, f, rgb) = self
+            .current
+            .as_mut()
+            .expect("a clip always has a first frame");
+        if let Some(rgb) = rgb {
+            return Ok(rgb.clone());
+        }
+        let (sw, sh) = (f.width(), f.height());
+        let k = (w as f64 / sw as f64).max(h as f64 / sh as f64);
+        let (dw, dh) = (
+            ((sw as f64 * k).ceil() as u32).max(w),
+            ((sh as f64 * k).ceil() as u32).max(h),
+        );
+        if needs_scaler {
+            self.scaler = Some(
+                ff::software::scaling::Context::get(
+                    f.format(),
+                    sw,
+                    sh,
+                    format::Pixel::RGB24,
+                    dw,
+                    dh,
+                    ff::software::scaling::Flags::BICUBIC,
+                )
+                .map_err(|e| Error::Video {
+                    path: self.path.clone(),
+                    reason: format!("cannot convert its pictures: {e}"),
+                })?,
+            );
+        }
+        let mut scaled = frame::Video::empty();
+        self.scaler
+            .as_mut()
+            .expect("made above")
+            .run(f, &mut scaled)
+            .map_err(|e| Error::Video {
+                path: self.path.clone(),
+                reason: format!("cannot convert a picture: {e}"),
+            })?;
+        let stride = scaled.stride(0);
+        let (x0, y0) = (((dw - w) / 2) as usize, ((dh - h) / 2) as usize);
+        let (w, h) = (w as usize, h as usize);
+        let mut out = vec![0u8; w * h * 3];
+        let data = scaled.data(0);
+        for (y, row) in out.chunks_exact_mut(w * 3).enumerate() {
+            let s = (y0 + y) * stride + x0 * 3;
+            row.copy_from_slice(&data[s..s + w * 3]);
+        }
+        let out = std::sync::Arc::new(out);
+        *rgb = Some(out.clone());
+        Ok(out)
+    }
+}
+
 /// RGB24 → YUV 4:2:0, BT.709 limited range, chroma averaged over 2×2 blocks.
 fn rgb_to_yuv420_bt709(rgb: &[u8], w: usize, h: usize, out: &mut frame::Video) {
     use rayon::prelude::*;
@@ -403,6 +672,88 @@ fn rgb_to_yuv420_bt709(rgb: &[u8], w: usize, h: usize, out: &mut frame::Video) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes a 2 s clip at 8 fps whose colour changes every 0.5 s: red, green, blue, white.
+    fn colour_clip(path: &Path) {
+        let spec = VideoSpec {
+            width: 64,
+            height: 48,
+            fps: 8,
+            crf: 10,
+            preset: "ultrafast".into(),
+            audio_bitrate: 64_000,
+        };
+        let silence = Audio::new(vec![0.0; 2 * AUDIO_RATE as usize], AUDIO_RATE);
+        let mut w = Mp4Writer::create(path, &spec, &silence, &[]).unwrap();
+        for i in 0..16 {
+            let c = COLOURS[i / 4];
+            let rgb: Vec<u8> = (0..64 * 48).flat_map(|_| c).collect();
+            w.write_frame(&rgb).unwrap();
+        }
+        w.finish().unwrap();
+    }
+
+    const COLOURS: [[u8; 3]; 4] = [[230, 20, 20], [20, 230, 20], [20, 20, 230], [240, 240, 240]];
+
+    fn assert_colour(rgb: &[u8], want: [u8; 3], what: &str) {
+        let n = rgb.len() / 3;
+        for k in 0..3 {
+            let mean = rgb
+                .iter()
+                .skip(k)
+                .step_by(3)
+                .map(|&v| v as f64)
+                .sum::<f64>()
+                / n as f64;
+            assert!(
+                (mean - want[k] as f64).abs() < 35.0,
+                "{what}: channel {k} is {mean:.0}, want {}",
+                want[k]
+            );
+        }
+    }
+
+    #[test]
+    fn a_video_clip_plays_in_order_loops_and_rewinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.mp4");
+        colour_clip(&path);
+        // A square frame from a 4:3 clip: scaled to cover and centre-cropped.
+        let mut clip = VideoClip::open(&path, 30, 30).unwrap();
+        assert!(
+            (clip.duration_s() - 2.0).abs() < 0.05,
+            "{}",
+            clip.duration_s()
+        );
+        let f = clip.frame_at(0.2).unwrap();
+        assert_eq!(f.len(), 30 * 30 * 3);
+        assert_colour(&f, COLOURS[0], "0.2 s");
+        assert_colour(&clip.frame_at(0.7).unwrap(), COLOURS[1], "0.7 s");
+        assert_colour(&clip.frame_at(1.8).unwrap(), COLOURS[3], "1.8 s");
+        // Past the end it loops; an earlier time rewinds.
+        assert_colour(&clip.frame_at(2.3).unwrap(), COLOURS[0], "2.3 s (looped)");
+        assert_colour(&clip.frame_at(3.2).unwrap(), COLOURS[2], "3.2 s (looped)");
+        assert_colour(&clip.frame_at(0.6).unwrap(), COLOURS[1], "0.6 s (rewound)");
+        // The same time twice gives the same picture without decoding again.
+        let a = clip.frame_at(0.65).unwrap();
+        let b = clip.frame_at(0.66).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
+    fn a_file_that_is_not_video_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fake.mp4");
+        std::fs::write(&path, b"this is a text file, not a video").unwrap();
+        match VideoClip::open(&path, 30, 30) {
+            Err(Error::Video { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("expected Error::Video, got {other:?}"),
+        }
+        assert!(matches!(
+            VideoClip::open(&dir.path().join("missing.mp4"), 30, 30),
+            Err(Error::FileNotFound { .. })
+        ));
+    }
 
     #[test]
     fn yuv_of_primaries() {

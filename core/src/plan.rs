@@ -27,21 +27,165 @@ pub struct FrameSpec {
     pub safe_top: f32,
     /// Share of the height at the bottom kept clear (platform UI: description, buttons).
     pub safe_bottom: f32,
-    /// Share of the width on each side kept clear.
-    pub safe_side: f32,
+    /// Share of the width on the left kept clear.
+    pub safe_left: f32,
+    /// Share of the width on the right kept clear (the like/share buttons of vertical apps).
+    pub safe_right: f32,
+}
+
+/// Frame shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Aspect {
+    /// 9:16, 1080×1920.
+    #[default]
+    #[serde(rename = "9:16")]
+    Vertical,
+    /// 16:9, 1920×1080.
+    #[serde(rename = "16:9")]
+    Landscape,
+    /// 1:1, 1080×1080.
+    #[serde(rename = "1:1")]
+    Square,
+}
+
+impl std::str::FromStr for Aspect {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "9:16" => Ok(Aspect::Vertical),
+            "16:9" => Ok(Aspect::Landscape),
+            "1:1" => Ok(Aspect::Square),
+            _ => Err(crate::Error::InvalidArgument {
+                name: "aspect".into(),
+                reason: format!("{s:?} (9:16, 16:9 or 1:1 expected)"),
+            }),
+        }
+    }
+}
+
+/// Where the video goes: sets the size and that platform's safe area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// YouTube Shorts: 9:16; top 10 %, bottom 20 %, right 12 % clear.
+    Shorts,
+    /// TikTok: 9:16; top 9 %, bottom 22 %, right 14 % (buttons) clear.
+    Tiktok,
+    /// Instagram Reels: 9:16; top 14 %, bottom 22 %, right 12 % clear.
+    Reels,
+    /// YouTube: 16:9; 5 % title-safe margins, captions above the bottom 10 %.
+    Youtube,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "shorts" => Ok(Preset::Shorts),
+            "tiktok" => Ok(Preset::Tiktok),
+            "reels" => Ok(Preset::Reels),
+            "youtube" => Ok(Preset::Youtube),
+            _ => Err(crate::Error::InvalidArgument {
+                name: "preset".into(),
+                reason: format!("{s:?} (shorts, tiktok, reels or youtube expected)"),
+            }),
+        }
+    }
+}
+
+impl Preset {
+    /// The frame shape the platform expects.
+    pub fn aspect(self) -> Aspect {
+        match self {
+            Preset::Youtube => Aspect::Landscape,
+            _ => Aspect::Vertical,
+        }
+    }
 }
 
 impl FrameSpec {
     /// 1080×1920 at 30 fps with the vertical platforms' safe area
     /// (top 10 % and bottom 20 % clear, 6 % on each side).
     pub fn vertical() -> Self {
-        Self {
-            width: 1080,
-            height: 1920,
-            fps: 30,
-            safe_top: 0.10,
-            safe_bottom: 0.20,
-            safe_side: 0.06,
+        Self::for_format(Aspect::Vertical, None, 30, false)
+    }
+
+    /// The frame for an aspect, an optional platform preset (which wins over the
+    /// aspect's own safe area), a frame rate, and draft mode (half size).
+    ///
+    /// ```
+    /// use voxreel::plan::{Aspect, FrameSpec, Preset};
+    /// let f = FrameSpec::for_format(Aspect::Landscape, None, 24, false);
+    /// assert_eq!((f.width, f.height, f.fps), (1920, 1080, 24));
+    /// let t = FrameSpec::for_format(Aspect::Vertical, Some(Preset::Tiktok), 30, true);
+    /// assert_eq!((t.width, t.height), (540, 960));
+    /// assert!(t.safe_right > t.safe_left);
+    /// ```
+    pub fn for_format(aspect: Aspect, preset: Option<Preset>, fps: u32, draft: bool) -> Self {
+        let aspect = preset.map_or(aspect, Preset::aspect);
+        let (width, height) = match aspect {
+            Aspect::Vertical => (1080, 1920),
+            Aspect::Landscape => (1920, 1080),
+            Aspect::Square => (1080, 1080),
+        };
+        // (top, bottom, left, right)
+        let (safe_top, safe_bottom, safe_left, safe_right) = match (preset, aspect) {
+            (Some(Preset::Shorts), _) => (0.10, 0.20, 0.06, 0.12),
+            (Some(Preset::Tiktok), _) => (0.09, 0.22, 0.06, 0.14),
+            (Some(Preset::Reels), _) => (0.14, 0.22, 0.06, 0.12),
+            (Some(Preset::Youtube), _) | (None, Aspect::Landscape) => (0.05, 0.10, 0.05, 0.05),
+            (None, Aspect::Vertical) => (0.10, 0.20, 0.06, 0.06),
+            (None, Aspect::Square) => (0.06, 0.12, 0.06, 0.06),
+        };
+        let div = if draft { 2 } else { 1 };
+        FrameSpec {
+            width: width / div,
+            height: height / div,
+            fps,
+            safe_top,
+            safe_bottom,
+            safe_left,
+            safe_right,
+        }
+    }
+
+    /// Scale of sizes given for a 1080-pixel short side (fonts, outlines, gaps).
+    pub fn scale(&self) -> f32 {
+        self.width.min(self.height) as f32 / 1080.0
+    }
+
+    /// The safe rectangle in pixels: (left, top, right, bottom), right/bottom exclusive.
+    pub fn safe_rect(&self) -> (f32, f32, f32, f32) {
+        let (w, h) = (self.width as f32, self.height as f32);
+        (
+            w * self.safe_left,
+            h * self.safe_top,
+            w * (1.0 - self.safe_right),
+            h * (1.0 - self.safe_bottom),
+        )
+    }
+}
+
+/// How one scene gives way to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// A hard cut.
+    Cut,
+    /// A crossfade of the given length, seconds, centred on the scene boundary.
+    Crossfade(f64),
+    /// The default: a 0.5 s crossfade.
+    #[default]
+    Default,
+}
+
+impl Transition {
+    /// Crossfade length in seconds (0 for a cut).
+    pub fn seconds(self) -> f64 {
+        match self {
+            Transition::Cut => 0.0,
+            Transition::Crossfade(s) => s.max(0.0),
+            Transition::Default => 0.5,
         }
     }
 }
@@ -59,6 +203,10 @@ pub struct TimelineScene {
     pub title: Option<String>,
     /// Image filling the frame, if the scene has one.
     pub image: Option<PathBuf>,
+    /// Pan/zoom over the image (none: a still image).
+    pub motion: Option<crate::render::motion::Motion>,
+    /// How this scene starts (from the scene before it).
+    pub transition: Transition,
 }
 
 /// One caption cue: at most two lines shown together.
@@ -72,9 +220,38 @@ pub struct Cue {
     pub end_s: f64,
     /// The lines as shown (and as written to SRT/VTT).
     pub lines: Vec<String>,
+    /// Where each word of the cue is in its lines and when it is spoken (for the
+    /// word-by-word highlight).
+    #[serde(default)]
+    pub words: Vec<CueWord>,
+}
+
+/// One word (caption unit) of a cue: its place in the lines and its spoken time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CueWord {
+    /// Line index within the cue.
+    pub line: usize,
+    /// First character (char index) in that line.
+    pub char_start: usize,
+    /// One past the last character.
+    pub char_end: usize,
+    /// When it starts being spoken, seconds.
+    pub start_s: f64,
+    /// When the next word starts (or speech ends), seconds.
+    pub end_s: f64,
 }
 
 impl Cue {
+    /// The word being spoken at `t`, if any.
+    pub fn word_at(&self, t: f64) -> Option<usize> {
+        self.words
+            .iter()
+            .rposition(|w| w.start_s <= t)
+            .filter(|&i| {
+                t < self.words[i].end_s.max(self.words[i].start_s + 0.05)
+                    || i + 1 == self.words.len()
+            })
+    }
     /// The cue text with lines joined by `\n`.
     pub fn text(&self) -> String {
         self.lines.join("\n")
@@ -94,6 +271,8 @@ pub struct Timeline {
     pub cues: Vec<Cue>,
     /// Seed for generated visuals.
     pub seed: u64,
+    /// Whether captions are burned into the frames.
+    pub burn_captions: bool,
 }
 
 impl Timeline {
@@ -238,6 +417,37 @@ pub fn cue_ranges(
     out
 }
 
+/// Finds each unit's characters in the wrapped lines (units appear in order,
+/// separated by at most one space) and pairs them with the unit times.
+fn locate_words(units: &[Unit], times: &[(f64, f64)], lines: &[String]) -> Vec<CueWord> {
+    let mut out = Vec::with_capacity(units.len());
+    let (mut line, mut pos) = (0usize, 0usize);
+    for (u, &(start_s, end_s)) in units.iter().zip(times) {
+        let n = u.text.chars().count();
+        loop {
+            let Some(l) = lines.get(line) else { return out };
+            let chars: Vec<char> = l.chars().collect();
+            while pos < chars.len() && chars[pos] == ' ' {
+                pos += 1;
+            }
+            if pos + n <= chars.len() && chars[pos..pos + n].iter().copied().eq(u.text.chars()) {
+                out.push(CueWord {
+                    line,
+                    char_start: pos,
+                    char_end: pos + n,
+                    start_s,
+                    end_s,
+                });
+                pos += n;
+                break;
+            }
+            line += 1;
+            pos = 0;
+        }
+    }
+    out
+}
+
 /// Builds the caption cues of a whole narration. Cue times come from the units'
 /// spoken times; cues never overlap, and each ends by the next one's start.
 pub fn build_cues(
@@ -249,9 +459,11 @@ pub fn build_cues(
     for s in sentences {
         for r in cue_ranges(&s.units, layout, measure) {
             let lines = wrap_lines(&s.units[r.clone()], layout, measure);
+            let words = locate_words(&s.units[r.clone()], &s.times[r.clone()], &lines);
             let start_s = s.times[r.start].0;
             let end_s = s.times[r.end - 1].1.max(start_s + 0.05);
             cues.push(Cue {
+                words,
                 index: cues.len(),
                 start_s,
                 end_s,

@@ -10,12 +10,16 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::mix::{self, MusicMix};
 use crate::audio::{self, loudness, Audio};
 use crate::lang::{Language, LanguageChoice};
 use crate::media::{Mp4Writer, VideoSpec};
-use crate::plan::{build_cues, CaptionLayout, Cue, FrameSpec, Timeline, TimelineScene};
+use crate::plan::{
+    build_cues, Aspect, CaptionLayout, Cue, FrameSpec, Preset, Timeline, TimelineScene, Transition,
+};
 use crate::progress::{check, Progress};
 use crate::render::fonts::FontSet;
+use crate::render::motion::Motion;
 use crate::render::{caption_max_line_width, CaptionStyle, FrameRenderer};
 use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
@@ -28,6 +32,8 @@ use crate::{Error, Result};
 pub const TARGET_LUFS: f64 = -14.0;
 /// Ceiling for the soundtrack's true peak before AAC encoding (dBTP); leaves room for codec overshoot under −1 dBTP.
 pub const TRUE_PEAK_CEILING_DBTP: f64 = -2.0;
+/// Default colour of the spoken word with `highlight` on.
+pub const HIGHLIGHT_YELLOW: [u8; 3] = [255, 214, 10];
 /// How much louder EBU R128 measures a mono signal played on both stereo channels (10·log10 2).
 pub const DUAL_MONO_GAIN_DB: f64 = 3.0103;
 /// Longest narration a render accepts, in seconds.
@@ -35,8 +41,85 @@ pub const MAX_NARRATION_S: f64 = 3600.0;
 /// Image file extensions taken from an images folder.
 pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "webp", "PNG"];
 
-/// What to render.
+/// Where captions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptionMode {
+    /// No captions at all.
+    None,
+    /// Burned into the frames, and SRT/VTT sidecars.
+    #[default]
+    Burned,
+    /// Only the SRT/VTT sidecars.
+    Sidecar,
+}
+
+impl std::str::FromStr for CaptionMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(CaptionMode::None),
+            "burned" => Ok(CaptionMode::Burned),
+            "sidecar" => Ok(CaptionMode::Sidecar),
+            _ => Err(Error::InvalidArgument {
+                name: "captions".into(),
+                reason: format!("{s:?} (none, burned or sidecar expected)"),
+            }),
+        }
+    }
+}
+
+/// How the video is composed: format, motion, transitions, music, captions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Composition {
+    /// Frame shape (a preset overrides it).
+    pub aspect: Aspect,
+    /// Platform preset: size, safe area, caption placement.
+    pub preset: Option<Preset>,
+    /// Frames per second: 24, 30 or 60.
+    pub fps: u32,
+    /// Quick low-resolution preview (half size, fastest encoder settings).
+    pub draft: bool,
+    /// Slow pan/zoom on scene images.
+    pub motion: bool,
+    /// How scenes change.
+    pub transition: Transition,
+    /// Background music (WAV/MP3/FLAC/OGG/M4A), looped or trimmed, ducked under narration.
+    pub music: Option<PathBuf>,
+    /// How the music is mixed.
+    pub music_mix: MusicMix,
+    /// Where captions go.
+    pub captions: CaptionMode,
+    /// Caption style file (JSON with any of [`CaptionStyle`]'s fields).
+    pub style: Option<PathBuf>,
+    /// Write a cover image `OUT.png` (the first scene with its title).
+    pub cover: bool,
+    /// Highlight the word being spoken, in the style's `highlight` colour (yellow if unset).
+    pub highlight: bool,
+}
+
+impl Default for Composition {
+    fn default() -> Self {
+        Composition {
+            aspect: Aspect::Vertical,
+            preset: None,
+            fps: 30,
+            draft: false,
+            motion: true,
+            transition: Transition::Default,
+            music: None,
+            music_mix: MusicMix::default(),
+            captions: CaptionMode::Burned,
+            style: None,
+            cover: true,
+            highlight: false,
+        }
+    }
+}
+
+/// What to render.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RenderRequest {
     /// Reference recording (WAV/MP3/FLAC/OGG) or a saved voice profile (`.voice`, JSON).
     pub voice: PathBuf,
@@ -44,12 +127,15 @@ pub struct RenderRequest {
     pub script: PathBuf,
     /// Output MP4 path; the SRT and VTT files go next to it.
     pub output: PathBuf,
-    /// Folder of images for the scenes, taken in natural filename order.
+    /// Folder of images and video clips for the scenes, taken in natural filename order.
     pub images: Option<PathBuf>,
     /// Language, or detection.
     pub language: LanguageChoice,
     /// Seed for generated visuals.
     pub seed: u64,
+    /// Format, motion, music and captions.
+    #[serde(default)]
+    pub composition: Composition,
 }
 
 /// Wall-clock seconds spent in each stage.
@@ -78,10 +164,14 @@ pub struct StageTimings {
 pub struct RenderOutput {
     /// The MP4.
     pub video: PathBuf,
-    /// SubRip captions.
-    pub srt: PathBuf,
+    /// SubRip captions (none with `--captions none`).
+    pub srt: Option<PathBuf>,
     /// WebVTT captions.
-    pub vtt: PathBuf,
+    pub vtt: Option<PathBuf>,
+    /// Cover image (PNG), if asked for.
+    pub cover: Option<PathBuf>,
+    /// Manifest (JSON): inputs with checksums, scenes, cues, settings.
+    pub manifest: PathBuf,
     /// Video duration in seconds.
     pub duration_s: f64,
     /// Frames encoded.
@@ -105,7 +195,6 @@ pub struct Studio {
     synth: Box<dyn Synthesizer>,
     font_dirs: Vec<PathBuf>,
     video: VideoSpec,
-    frame: FrameSpec,
     style: CaptionStyle,
     device: crate::Device,
     encoder: std::sync::OnceLock<VoiceEncoder>,
@@ -127,7 +216,6 @@ impl Studio {
             synth,
             font_dirs: Vec::new(),
             video: VideoSpec::vertical(),
-            frame: FrameSpec::vertical(),
             style: CaptionStyle::default(),
             device: crate::Device::Cpu,
             encoder: std::sync::OnceLock::new(),
@@ -233,10 +321,41 @@ impl Studio {
         }
         check(progress)?;
 
+        let comp = &req.composition;
+        if ![24, 30, 60].contains(&comp.fps) {
+            return Err(Error::InvalidArgument {
+                name: "fps".into(),
+                reason: format!("{} (24, 30 or 60 expected)", comp.fps),
+            });
+        }
+        let frame = FrameSpec::for_format(comp.aspect, comp.preset, comp.fps, comp.draft);
+        let mut video_spec = VideoSpec {
+            width: frame.width,
+            height: frame.height,
+            fps: frame.fps,
+            ..self.video.clone()
+        };
+        if comp.draft {
+            video_spec.preset = "ultrafast".into();
+            video_spec.crf = 28;
+        }
+        let mut base_style = match &comp.style {
+            Some(p) => CaptionStyle::load_json(p)?,
+            None => self.style.clone(),
+        };
+        if comp.highlight && base_style.highlight.is_none() {
+            base_style.highlight = Some(HIGHLIGHT_YELLOW);
+        }
+        let style = base_style.scaled(frame.scale());
+        let music = match &comp.music {
+            Some(p) => Some(audio::decode_file(p)?),
+            None => None,
+        };
+
         let t = Instant::now();
         let layout = CaptionLayout {
-            font_px: self.style.font_px,
-            max_line_width: caption_max_line_width(&self.frame, &self.style),
+            font_px: style.font_px,
+            max_line_width: caption_max_line_width(&frame, &style),
             max_lines: 2,
         };
         let cues = build_cues(&narration.sentences, &layout, &fonts);
@@ -244,15 +363,30 @@ impl Studio {
             .scenes
             .iter()
             .zip(&narration.scene_spans)
-            .map(|(sc, &(start_s, end_s))| TimelineScene {
-                index: sc.index,
-                start_s,
-                end_s,
-                title: sc.title.clone(),
-                image: sc
+            .map(|(sc, &(start_s, end_s))| {
+                let image = sc
                     .image
                     .clone()
-                    .or_else(|| folder_images.get(sc.index).cloned()),
+                    .or_else(|| folder_images.get(sc.index).cloned());
+                // Pan/zoom moves still images; video clips play as they are.
+                let still = image
+                    .as_deref()
+                    .is_some_and(|p| !crate::media::is_video_path(p));
+                let motion = (comp.motion && still).then(|| Motion::for_scene(req.seed, sc.index));
+                let transition = if sc.index == 0 {
+                    Transition::Cut
+                } else {
+                    comp.transition
+                };
+                TimelineScene {
+                    index: sc.index,
+                    start_s,
+                    end_s,
+                    title: sc.title.clone(),
+                    image,
+                    motion,
+                    transition,
+                }
             })
             .collect();
         if folder_images.len() > scenes.len() {
@@ -263,14 +397,15 @@ impl Studio {
             ));
         }
         let mut timeline = Timeline {
-            frame: self.frame,
+            frame,
             duration_s: narration.audio.duration_s(),
             scenes,
             cues,
             seed: req.seed,
+            burn_captions: comp.captions == CaptionMode::Burned,
         };
         let frames = timeline.frame_count();
-        let duration_s = frames as f64 / self.frame.fps as f64;
+        let duration_s = frames as f64 / frame.fps as f64;
         timeline.duration_s = duration_s;
         if let Some(last) = timeline.scenes.last_mut() {
             last.end_s = duration_s;
@@ -278,18 +413,18 @@ impl Studio {
         timings.planning_s += t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        // The MP4 carries the mono soundtrack on both stereo channels, which EBU R128
-        // measures 3.01 dB louder than the mono signal: aim the mono mix that much lower.
-        let mut soundtrack = finish_audio(&narration.audio, TARGET_LUFS - DUAL_MONO_GAIN_DB)?;
-        soundtrack
-            .samples
-            .resize((duration_s * 48_000.0).round() as usize, 0.0);
+        let soundtrack = soundtrack(
+            &narration.audio,
+            music.as_ref(),
+            &comp.music_mix,
+            duration_s,
+        )?;
         timings.audio_s = t.elapsed().as_secs_f64();
         check(progress)?;
 
         // Video: frames rendered in parallel, streamed in order into the encoder.
         let t = Instant::now();
-        let renderer = FrameRenderer::new(&timeline, &fonts, &self.style)?;
+        let renderer = FrameRenderer::new(&timeline, &fonts, &base_style)?;
         let title = script
             .scenes
             .iter()
@@ -307,7 +442,7 @@ impl Studio {
             ("language".to_string(), lang.tag().to_string()),
         ];
         let mut writer =
-            Mp4Writer::create(&out_paths.tmp_video, &self.video, &soundtrack, &metadata)?;
+            Mp4Writer::create(&out_paths.tmp_video, &video_spec, &soundtrack, &metadata)?;
         let mut encode_s = 0.0f64;
         progress.stage("frames", frames);
         let render_busy_s = renderer.render_all(progress, &mut |rgb: &[u8]| {
@@ -324,17 +459,51 @@ impl Studio {
         timings.frames_s = render_busy_s;
         timings.video_s = t.elapsed().as_secs_f64();
 
-        std::fs::write(&out_paths.tmp_srt, to_srt(&timeline.cues))
-            .map_err(|e| Error::io(&out_paths.tmp_srt, e))?;
-        std::fs::write(&out_paths.tmp_vtt, to_vtt(&timeline.cues))
-            .map_err(|e| Error::io(&out_paths.tmp_vtt, e))?;
+        let sidecars = comp.captions != CaptionMode::None;
+        if sidecars {
+            std::fs::write(&out_paths.tmp_srt, to_srt(&timeline.cues))
+                .map_err(|e| Error::io(&out_paths.tmp_srt, e))?;
+            std::fs::write(&out_paths.tmp_vtt, to_vtt(&timeline.cues))
+                .map_err(|e| Error::io(&out_paths.tmp_vtt, e))?;
+        }
+        if comp.cover {
+            let rgb = renderer.cover()?;
+            image::save_buffer_with_format(
+                &out_paths.tmp_cover,
+                &rgb,
+                frame.width,
+                frame.height,
+                image::ExtendedColorType::Rgb8,
+                image::ImageFormat::Png,
+            )
+            .map_err(|e| Error::Io {
+                path: out_paths.cover.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        }
+        let manifest = Manifest::build(
+            req,
+            &timeline,
+            &narration.engine,
+            lang,
+            &voice,
+            stats.duration_s,
+            &out_paths.tmp_video,
+        )?;
+        std::fs::write(
+            &out_paths.tmp_manifest,
+            serde_json::to_string_pretty(&manifest).expect("a manifest always serialises"),
+        )
+        .map_err(|e| Error::io(&out_paths.tmp_manifest, e))?;
         check(progress)?;
-        out_paths.commit()?;
+        out_paths.commit(sidecars, comp.cover)?;
         timings.total_s = t0.elapsed().as_secs_f64();
         Ok(RenderOutput {
             video: out_paths.video.clone(),
-            srt: out_paths.srt.clone(),
-            vtt: out_paths.vtt.clone(),
+            srt: sidecars.then(|| out_paths.srt.clone()),
+            vtt: sidecars.then(|| out_paths.vtt.clone()),
+            cover: comp.cover.then(|| out_paths.cover.clone()),
+            manifest: out_paths.manifest.clone(),
             duration_s: stats.duration_s,
             frames: stats.frames,
             language: lang,
@@ -347,13 +516,107 @@ impl Studio {
     }
 }
 
+/// The soundtrack at 48 kHz, `duration_s` long: the narration (and the music bed under
+/// it, ducked), at −14 LUFS as played on two channels, true peak under the ceiling.
+fn soundtrack(
+    narration: &Audio,
+    music: Option<&Audio>,
+    mix: &MusicMix,
+    duration_s: f64,
+) -> Result<Audio> {
+    let mut voice = audio::resample(narration, 48_000)?;
+    voice
+        .samples
+        .resize((duration_s * 48_000.0).round() as usize, 0.0);
+    // Narration at the target first, so the music level is relative to it.
+    let target = TARGET_LUFS - DUAL_MONO_GAIN_DB;
+    let mut mixed = loudness::normalize(&voice, target, TRUE_PEAK_CEILING_DBTP)?;
+    if let Some(m) = music {
+        let relative = MusicMix {
+            music_lufs: mix.music_lufs - DUAL_MONO_GAIN_DB,
+            ..*mix
+        };
+        let bed = mix::music_bed(m, &mixed, &relative)?;
+        for (v, b) in mixed.samples.iter_mut().zip(bed) {
+            *v += b;
+        }
+        mixed = loudness::normalize(&mixed, target, TRUE_PEAK_CEILING_DBTP)?;
+    }
+    Ok(mixed)
+}
+
+/// The render manifest: enough to reproduce and audit a render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// voxreel version.
+    pub voxreel: String,
+    /// The request as given.
+    pub request: RenderRequest,
+    /// SHA-256 of every input file, by path.
+    pub inputs: Vec<(PathBuf, String)>,
+    /// Speech engine.
+    pub engine: String,
+    /// Language used.
+    pub language: Language,
+    /// Voice: profile name and embedding model, if any.
+    pub voice: serde_json::Value,
+    /// The timeline: frame, scenes (media, motion, transitions), cues with times.
+    pub timeline: Timeline,
+    /// Video duration, seconds.
+    pub duration_s: f64,
+    /// SHA-256 of the MP4.
+    pub video_sha256: String,
+}
+
+impl Manifest {
+    fn build(
+        req: &RenderRequest,
+        tl: &Timeline,
+        engine: &str,
+        lang: Language,
+        voice: &VoiceProfile,
+        duration_s: f64,
+        video: &Path,
+    ) -> Result<Manifest> {
+        let mut files: Vec<PathBuf> = vec![req.voice.clone(), req.script.clone()];
+        files.extend(tl.scenes.iter().filter_map(|s| s.image.clone()));
+        files.extend(req.composition.music.clone());
+        files.extend(req.composition.style.clone());
+        let inputs = files
+            .into_iter()
+            .map(|p| Ok((p.clone(), sha256_file(&p)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Manifest {
+            voxreel: env!("CARGO_PKG_VERSION").into(),
+            request: req.clone(),
+            inputs,
+            engine: engine.into(),
+            language: lang,
+            voice: serde_json::json!({"name": voice.name, "model": voice.embedding.as_ref().map(|e| e.model.clone()), "f0_median_hz": voice.analysis.f0_median_hz}),
+            timeline: tl.clone(),
+            duration_s,
+            video_sha256: sha256_file(video)?,
+        })
+    }
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Resamples narration to 48 kHz and normalises it to `lufs` with the true-peak ceiling.
 fn finish_audio(narration: &Audio, lufs: f64) -> Result<Audio> {
     let a = audio::resample(narration, 48_000)?;
     loudness::normalize(&a, lufs, TRUE_PEAK_CEILING_DBTP)
 }
 
-/// Image files of a folder in natural filename order (`2.png` before `10.png`).
+/// Image and video files (scene media) of a folder in natural filename order
+/// (`2.png` before `10.png`).
 pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut files: Vec<PathBuf> = rd
@@ -363,6 +626,7 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
                 && p.extension()
                     .and_then(|e| e.to_str())
                     .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+                || crate::media::is_video_path(p)
         })
         .collect();
     files.sort_by(|a, b| {
@@ -424,9 +688,13 @@ struct OutputPaths {
     video: PathBuf,
     srt: PathBuf,
     vtt: PathBuf,
+    cover: PathBuf,
+    manifest: PathBuf,
     tmp_video: PathBuf,
     tmp_srt: PathBuf,
     tmp_vtt: PathBuf,
+    tmp_cover: PathBuf,
+    tmp_manifest: PathBuf,
     committed: std::cell::Cell<bool>,
 }
 
@@ -464,20 +732,32 @@ impl OutputPaths {
         Ok(OutputPaths {
             srt: dir.join(format!("{stem}.srt")),
             vtt: dir.join(format!("{stem}.vtt")),
+            cover: dir.join(format!("{stem}.png")),
+            manifest: dir.join(format!("{stem}.json")),
             tmp_video: tmp(name),
             tmp_srt: tmp(&format!("{stem}.srt")),
             tmp_vtt: tmp(&format!("{stem}.vtt")),
+            tmp_cover: tmp(&format!("{stem}.png")),
+            tmp_manifest: tmp(&format!("{stem}.json")),
             video,
             committed: std::cell::Cell::new(false),
         })
     }
 
-    fn commit(&self) -> Result<()> {
-        for (from, to) in [
-            (&self.tmp_srt, &self.srt),
-            (&self.tmp_vtt, &self.vtt),
+    /// Renames the temporaries into place, the video last.
+    fn commit(&self, sidecars: bool, cover: bool) -> Result<()> {
+        let mut moves = Vec::new();
+        if sidecars {
+            moves.extend([(&self.tmp_srt, &self.srt), (&self.tmp_vtt, &self.vtt)]);
+        }
+        if cover {
+            moves.push((&self.tmp_cover, &self.cover));
+        }
+        moves.extend([
+            (&self.tmp_manifest, &self.manifest),
             (&self.tmp_video, &self.video),
-        ] {
+        ]);
+        for (from, to) in moves {
             std::fs::rename(from, to).map_err(|e| Error::io(to, e))?;
         }
         self.committed.set(true);
@@ -488,7 +768,13 @@ impl OutputPaths {
 impl Drop for OutputPaths {
     fn drop(&mut self) {
         if !self.committed.get() {
-            for p in [&self.tmp_video, &self.tmp_srt, &self.tmp_vtt] {
+            for p in [
+                &self.tmp_video,
+                &self.tmp_srt,
+                &self.tmp_vtt,
+                &self.tmp_cover,
+                &self.tmp_manifest,
+            ] {
                 let _ = std::fs::remove_file(p);
             }
         }

@@ -32,7 +32,7 @@ fn ms_times(cues: &[Cue]) -> Vec<(f64, f64)> {
 ///
 /// ```
 /// use voxreel::{plan::Cue, subtitles::to_srt};
-/// let c = Cue { index: 0, start_s: 0.5, end_s: 1.25, lines: vec!["Hello".into(), "world".into()] };
+/// let c = Cue { index: 0, start_s: 0.5, end_s: 1.25, lines: vec!["Hello".into(), "world".into()], words: vec![] };
 /// assert_eq!(to_srt(&[c]), "1\n00:00:00,500 --> 00:00:01,250\nHello\nworld\n\n");
 /// ```
 pub fn to_srt(cues: &[Cue]) -> String {
@@ -54,7 +54,7 @@ pub fn to_srt(cues: &[Cue]) -> String {
 ///
 /// ```
 /// use voxreel::{plan::Cue, subtitles::to_vtt};
-/// let c = Cue { index: 0, start_s: 0.5, end_s: 1.25, lines: vec!["Hi".into()] };
+/// let c = Cue { index: 0, start_s: 0.5, end_s: 1.25, lines: vec!["Hi".into()], words: vec![] };
 /// assert_eq!(to_vtt(&[c]), "WEBVTT\n\n1\n00:00:00.500 --> 00:00:01.250\nHi\n\n");
 /// ```
 pub fn to_vtt(cues: &[Cue]) -> String {

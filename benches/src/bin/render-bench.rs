@@ -71,6 +71,7 @@ fn child(seconds: f64) -> voxreel::Result<()> {
         images: None,
         language: LanguageChoice::Auto,
         seed: 1,
+        ..Default::default()
     };
     let out = studio.render(&req, &NoProgress)?;
     let bytes = std::fs::metadata(&out.video).map(|m| m.len()).unwrap_or(0);

@@ -7,6 +7,7 @@
 //! length equals the length of the audio that was encoded.
 
 pub mod loudness;
+pub mod mix;
 
 use std::io::Cursor;
 use std::path::Path;

@@ -8,6 +8,7 @@
 //! are kept in memory, so memory does not grow with the video's length.
 
 pub mod fonts;
+pub mod motion;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,18 +17,21 @@ use std::sync::mpsc::sync_channel;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::media::{is_video_path, VideoClip};
 use crate::plan::{FrameSpec, TextMeasure, Timeline};
 use crate::progress::Progress;
 use crate::{Error, Result};
 use fonts::FontSet;
+use motion::Picture;
 
 /// Largest image accepted, in pixels (width × height).
 pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
 /// Frames rendered per parallel batch.
 const BATCH: usize = 8;
 
-/// How captions and titles look.
+/// How captions and titles look. Sizes are for a 1080-pixel short side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CaptionStyle {
     /// Caption size, pixels per em (at 1080 px frame width).
     pub font_px: f32,
@@ -43,6 +47,8 @@ pub struct CaptionStyle {
     pub bottom_gap_px: f32,
     /// Title size, pixels per em.
     pub title_px: f32,
+    /// Colour of the word being spoken (karaoke-style highlight); none: no highlight.
+    pub highlight: Option<[u8; 3]>,
 }
 
 impl Default for CaptionStyle {
@@ -55,13 +61,55 @@ impl Default for CaptionStyle {
             outline_px: 6.0,
             bottom_gap_px: 40.0,
             title_px: 84.0,
+            highlight: None,
         }
     }
 }
 
-/// Widest a caption line may be: the frame inside its side margins, less the outline.
+impl CaptionStyle {
+    /// Reads a style file: JSON with any of the fields (the rest keep their defaults),
+    /// e.g. `{"font_px": 70, "fill": [255, 230, 0], "outline_px": 8}`.
+    pub fn load_json(path: &Path) -> Result<CaptionStyle> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let s: CaptionStyle = serde_json::from_str(&text).map_err(|e| Error::InvalidArgument {
+            name: format!("caption style {}", path.display()),
+            reason: e.to_string(),
+        })?;
+        let sizes = [
+            s.font_px,
+            s.line_height,
+            s.outline_px,
+            s.bottom_gap_px,
+            s.title_px,
+        ];
+        if sizes.iter().any(|v| !v.is_finite() || *v < 0.0)
+            || !(8.0..=400.0).contains(&s.font_px)
+            || !(8.0..=400.0).contains(&s.title_px)
+        {
+            return Err(Error::InvalidArgument {
+                name: format!("caption style {}", path.display()),
+                reason: "sizes out of range (font 8–400 px)".into(),
+            });
+        }
+        Ok(s)
+    }
+
+    /// The style with every size multiplied by `k` (sizes are given for a 1080-pixel short side).
+    pub fn scaled(&self, k: f32) -> CaptionStyle {
+        CaptionStyle {
+            font_px: self.font_px * k,
+            outline_px: self.outline_px * k,
+            bottom_gap_px: self.bottom_gap_px * k,
+            title_px: self.title_px * k,
+            ..self.clone()
+        }
+    }
+}
+
+/// Widest a caption line may be: the safe area's width, less the outline on both sides.
+/// `style` must already be scaled to the frame ([`CaptionStyle::scaled`]).
 pub fn caption_max_line_width(frame: &FrameSpec, style: &CaptionStyle) -> f32 {
-    frame.width as f32 * (1.0 - 2.0 * frame.safe_side) - 2.0 * style.outline_px
+    frame.width as f32 * (1.0 - frame.safe_left - frame.safe_right) - 2.0 * style.outline_px
 }
 
 /// An RGBA overlay placed on the frame (straight alpha in 0..=1).
@@ -85,6 +133,8 @@ impl Overlay {
         style: &CaptionStyle,
         frame_w: usize,
         top: f32,
+        centre_x: f32,
+        highlight: Option<(usize, usize, usize, [u8; 3])>,
     ) -> Overlay {
         let pad = style.outline_px.ceil() as usize + 2;
         let lh = px * line_height;
@@ -92,26 +142,46 @@ impl Overlay {
         let w = frame_w;
         let h = (lh * lines.len() as f32).ceil() as usize + 2 * pad;
         let mut fill = vec![0.0f32; w * h];
+        // Coverage of the highlighted word's glyphs (drawn in the fill too).
+        let mut hi = if highlight.is_some() {
+            vec![0.0f32; w * h]
+        } else {
+            Vec::new()
+        };
         for (i, line) in lines.iter().enumerate() {
             let (glyphs, width) = fonts.layout_line(line, px);
-            let x0 = ((w as f32 - width) / 2.0).round();
+            let x0 = (centre_x - width / 2.0).round();
             let baseline = pad as f32 + i as f32 * lh + (lh - px) / 2.0 + ascent * 0.92;
             fonts.draw_line(&glyphs, px, x0, baseline.round(), &mut fill, w);
+            if let Some((hl, a, b, _)) = highlight {
+                if hl == i {
+                    let word = &glyphs[a.min(glyphs.len())..b.min(glyphs.len())];
+                    fonts.draw_line(word, px, x0, baseline.round(), &mut hi, w);
+                }
+            }
         }
         let outline = dilate(&fill, w, h, style.outline_px);
         let [fr, fg, fb] = style.fill.map(|c| c as f32);
+        let [hr, hg, hb] = highlight.map_or(style.fill, |h| h.3).map(|c| c as f32);
         let [or, og, ob] = style.outline.map(|c| c as f32);
         let px: Vec<[f32; 4]> = fill
             .iter()
             .zip(&outline)
-            .map(|(&f, &o)| {
+            .enumerate()
+            .map(|(k, (&f, &o))| {
                 // Fill over outline ("over" compositing).
                 let a = f + o * (1.0 - f);
                 if a <= 0.0 {
                     return [0.0; 4];
                 }
+                let t = if hi.is_empty() || f <= 0.0 {
+                    0.0
+                } else {
+                    (hi[k] / f).min(1.0)
+                };
+                let (cr, cg, cb) = (fr + (hr - fr) * t, fg + (hg - fg) * t, fb + (hb - fb) * t);
                 let mix = |fc: f32, oc: f32| (fc * f + oc * o * (1.0 - f)) / a;
-                [a, mix(fr, or), mix(fg, og), mix(fb, ob)]
+                [a, mix(cr, or), mix(cg, og), mix(cb, ob)]
             })
             .collect();
         let y = (top - pad as f32).round().max(0.0) as usize;
@@ -312,17 +382,20 @@ fn generated_background(w: usize, h: usize, seed: u64, scene: usize) -> Vec<u8> 
     rgb
 }
 
-/// Loads an image and scales and crops it to fill `w`×`h` (centre crop, Lanczos).
-pub fn load_image_fill(path: &Path, w: u32, h: u32) -> Result<Vec<u8>> {
+/// Loads an image scaled (Lanczos) so that it covers `w`×`h` at [`motion::MAX_ZOOM`]
+/// (or exactly at zoom 1 when `for_motion` is false), keeping its aspect ratio.
+pub fn load_picture(path: &Path, w: u32, h: u32, for_motion: bool) -> Result<Picture> {
     let bad = |reason: String| Error::Image {
         path: path.to_path_buf(),
         reason,
     };
-    let reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = reader
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?;
-    let (iw, ih) = reader
+    let open = || -> Result<image::ImageReader<std::io::BufReader<std::fs::File>>> {
+        image::ImageReader::open(path)
+            .map_err(|e| Error::io(path, e))?
+            .with_guessed_format()
+            .map_err(|e| Error::io(path, e))
+    };
+    let (iw, ih) = open()?
         .into_dimensions()
         .map_err(|e| bad(format!("not a readable image: {e}")))?;
     if iw == 0 || ih == 0 || iw as u64 * ih as u64 > MAX_IMAGE_PIXELS {
@@ -330,32 +403,61 @@ pub fn load_image_fill(path: &Path, w: u32, h: u32) -> Result<Vec<u8>> {
             "{iw}×{ih} pixels; images up to {MAX_IMAGE_PIXELS} pixels are accepted"
         )));
     }
-    let img = image::ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?
+    let img = open()?
         .decode()
         .map_err(|e| bad(format!("not a readable image: {e}")))?
         .to_rgb8();
-    let scale = (w as f64 / iw as f64).max(h as f64 / ih as f64);
+    let zoom = if for_motion {
+        motion::MAX_ZOOM as f64
+    } else {
+        1.0
+    };
+    let scale = (w as f64 / iw as f64).max(h as f64 / ih as f64) * zoom;
     let (sw, sh) = (
         ((iw as f64 * scale).ceil() as u32).max(w),
         ((ih as f64 * scale).ceil() as u32).max(h),
     );
     let resized = image::imageops::resize(&img, sw, sh, image::imageops::FilterType::Lanczos3);
-    let (cx, cy) = ((sw - w) / 2, (sh - h) / 2);
-    let cropped = image::imageops::crop_imm(&resized, cx, cy, w, h).to_image();
-    Ok(cropped.into_raw())
+    Ok(Picture {
+        width: sw as usize,
+        height: sh as usize,
+        rgb: resized.into_raw(),
+    })
+}
+
+/// Loads an image and scales and crops it to fill `w`×`h` (centre crop, Lanczos).
+pub fn load_image_fill(path: &Path, w: u32, h: u32) -> Result<Vec<u8>> {
+    let p = load_picture(path, w, h, false)?;
+    let mut out = vec![0u8; w as usize * h as usize * 3];
+    p.sample_into(1.0, (0.5, 0.5), w as usize, h as usize, &mut out);
+    Ok(out)
 }
 
 /// Darkens the top band of an image backdrop so a white title reads on any picture.
 fn shade_top(rgb: &mut [u8], w: usize, until_y: usize) {
     for y in 0..until_y.min(rgb.len() / (3 * w)) {
         let a = 0.55 * (1.0 - y as f32 / until_y as f32);
+        let keep = ((1.0 - a) * 256.0) as u32;
         for v in &mut rgb[y * w * 3..(y + 1) * w * 3] {
-            *v = (*v as f32 * (1.0 - a)).round() as u8;
+            *v = ((*v as u32 * keep) >> 8) as u8;
         }
     }
+}
+
+/// What a scene shows under its captions.
+enum SceneBase {
+    /// A picture, panned and zoomed (or still).
+    Picture(Picture),
+    /// A video clip; its pictures come from a [`VideoClip`] decoded in frame order.
+    Video,
+    /// A generated background, frame-sized.
+    Generated(Vec<u8>),
+}
+
+/// A scene's rendered assets, made once per scene.
+struct SceneAssets {
+    base: SceneBase,
+    title: Option<Overlay>,
 }
 
 /// Renders the frames of a timeline.
@@ -374,56 +476,111 @@ impl std::fmt::Debug for FrameRenderer<'_> {
     }
 }
 
+/// What one frame shows: scenes with their weight (one, or two during a crossfade) and the cue.
+#[derive(Debug, Clone, PartialEq)]
+struct FramePlan {
+    /// (scene, progress through the scene 0..1, weight)
+    layers: Vec<(usize, f32, f32)>,
+    cue: Option<CueKey>,
+    /// Frame index.
+    frame: u64,
+    /// Frame time, seconds (its middle).
+    t: f64,
+}
+
+/// Pictures of the video-clip scenes for the frames being composed, by (scene, frame).
+type ClipFrames = HashMap<(usize, u64), std::sync::Arc<Vec<u8>>>;
+
+/// A caption overlay: the cue and the highlighted word (if highlighting).
+type CueKey = (usize, Option<usize>);
+
 impl<'a> FrameRenderer<'a> {
-    /// A renderer for `timeline`; checks that every scene image can be read.
+    /// A renderer for `timeline`; checks that every scene image exists. `style` is
+    /// given for a 1080-pixel short side and scaled to the frame.
     pub fn new(timeline: &'a Timeline, fonts: &'a FontSet, style: &CaptionStyle) -> Result<Self> {
         for s in &timeline.scenes {
             if let Some(p) = &s.image {
                 if !p.is_file() {
                     return Err(Error::FileNotFound { path: p.clone() });
                 }
+                if is_video_path(p) {
+                    // Fails now, before any encoding, if the clip cannot be decoded.
+                    VideoClip::open(p, 16, 16)?;
+                }
             }
         }
         Ok(FrameRenderer {
             timeline,
             fonts,
-            style: style.clone(),
+            style: style.scaled(timeline.frame.scale()),
         })
     }
 
-    /// The scene and cue shown at frame `i`.
-    fn at(&self, i: u64) -> (usize, Option<usize>) {
-        let t = (i as f64 + 0.5) / self.timeline.frame.fps as f64;
-        let scene = self
-            .timeline
-            .scenes
-            .iter()
-            .rposition(|s| s.start_s <= t)
-            .unwrap_or(0);
-        let cue = self
-            .timeline
-            .cues
-            .iter()
-            .position(|c| c.start_s <= t && t < c.end_s);
-        (scene, cue)
+    /// The scenes and cue shown at frame `i`.
+    fn at(&self, i: u64) -> FramePlan {
+        let tl = self.timeline;
+        let t = (i as f64 + 0.5) / tl.frame.fps as f64;
+        let scene = tl.scenes.iter().rposition(|s| s.start_s <= t).unwrap_or(0);
+        let progress = |k: usize| {
+            let s = &tl.scenes[k];
+            // Motion runs over the scene plus the crossfades at its ends.
+            let pre = s.transition.seconds() / 2.0;
+            let post = tl
+                .scenes
+                .get(k + 1)
+                .map_or(0.0, |n| n.transition.seconds() / 2.0);
+            let (a, b) = (s.start_s - pre, s.end_s + post);
+            (((t - a) / (b - a).max(1e-6)) as f32).clamp(0.0, 1.0)
+        };
+        let mut layers = vec![(scene, progress(scene), 1.0f32)];
+        // Inside the crossfade into this scene, or into the next one?
+        let cur = &tl.scenes[scene];
+        let half_in = cur.transition.seconds() / 2.0;
+        if scene > 0 && half_in > 0.0 && t < cur.start_s + half_in {
+            let w = ((t - (cur.start_s - half_in)) / (2.0 * half_in)) as f32;
+            layers = vec![
+                (scene - 1, progress(scene - 1), 1.0 - w),
+                (scene, progress(scene), w),
+            ];
+        } else if let Some(next) = tl.scenes.get(scene + 1) {
+            let half = next.transition.seconds() / 2.0;
+            if half > 0.0 && t >= next.start_s - half {
+                let w = ((t - (next.start_s - half)) / (2.0 * half)) as f32;
+                layers = vec![
+                    (scene, progress(scene), 1.0 - w),
+                    (scene + 1, progress(scene + 1), w),
+                ];
+            }
+        }
+        let cue = if tl.burn_captions {
+            tl.cues
+                .iter()
+                .position(|c| c.start_s <= t && t < c.end_s)
+                .map(|k| {
+                    let word = self.style.highlight.and_then(|_| tl.cues[k].word_at(t));
+                    (k, word)
+                })
+        } else {
+            None
+        };
+        FramePlan {
+            layers,
+            cue,
+            frame: i,
+            t,
+        }
     }
 
-    /// The backdrop of a scene: its image or a generated background, with the title.
-    pub fn scene_backdrop(&self, scene: usize) -> Result<Vec<u8>> {
+    fn scene_assets(&self, scene: usize) -> Result<SceneAssets> {
         let f = &self.timeline.frame;
         let (w, h) = (f.width as usize, f.height as usize);
         let s = &self.timeline.scenes[scene];
-        let mut rgb = match &s.image {
-            Some(p) => {
-                let mut img = load_image_fill(p, f.width, f.height)?;
-                if s.title.is_some() {
-                    shade_top(&mut img, w, (h as f32 * 0.45) as usize);
-                }
-                img
-            }
-            None => generated_background(w, h, self.timeline.seed, s.index),
+        let base = match &s.image {
+            Some(p) if is_video_path(p) => SceneBase::Video,
+            Some(p) => SceneBase::Picture(load_picture(p, f.width, f.height, s.motion.is_some())?),
+            None => SceneBase::Generated(generated_background(w, h, self.timeline.seed, s.index)),
         };
-        if let Some(title) = &s.title {
+        let title = s.title.as_ref().map(|title| {
             let max_w = caption_max_line_width(f, &self.style);
             let mut px = self.style.title_px;
             let mut lines = wrap_title(self.fonts, title, px, max_w, 3);
@@ -431,21 +588,109 @@ impl<'a> FrameRenderer<'a> {
                 px *= 0.8;
                 lines = wrap_title(self.fonts, title, px, max_w, 3);
             }
-            let top = h as f32 * (f.safe_top + 0.03);
-            Overlay::text_block(self.fonts, &lines, px, 1.2, &self.style, w, top)
-                .blend(&mut rgb, w);
-        }
-        Ok(rgb)
+            let (l, top, r, _) = f.safe_rect();
+            Overlay::text_block(
+                self.fonts,
+                &lines,
+                px,
+                1.2,
+                &self.style,
+                w,
+                top + h as f32 * 0.03,
+                (l + r) / 2.0,
+                None,
+            )
+        });
+        Ok(SceneAssets { base, title })
     }
 
-    /// The overlay of a caption cue, bottom-aligned to the bottom safe line.
-    fn cue_overlay(&self, cue: usize) -> Overlay {
+    /// Seconds since scene `k` became visible (its crossfade in included) at time `t`:
+    /// the clock of a video clip shown in it.
+    fn scene_clock(&self, k: usize, t: f64) -> f64 {
+        let s = &self.timeline.scenes[k];
+        (t - (s.start_s - s.transition.seconds() / 2.0)).max(0.0)
+    }
+
+    /// Decodes, in frame order, the clip pictures the planned frames need.
+    fn clip_frames(
+        &self,
+        plans: &[FramePlan],
+        clips: &mut HashMap<usize, VideoClip>,
+    ) -> Result<ClipFrames> {
+        let f = &self.timeline.frame;
+        let mut out = HashMap::new();
+        for plan in plans {
+            for &(k, _, _) in &plan.layers {
+                let Some(path) = self.timeline.scenes[k]
+                    .image
+                    .as_ref()
+                    .filter(|p| is_video_path(p))
+                else {
+                    continue;
+                };
+                let clip = match clips.entry(k) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(VideoClip::open(path, f.width, f.height)?)
+                    }
+                };
+                out.insert((k, plan.frame), clip.frame_at(self.scene_clock(k, plan.t))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Draws one scene at progress `p` into `out` (frame-sized RGB24); `video` is the
+    /// clip picture for a video scene.
+    fn draw_scene(
+        &self,
+        a: &SceneAssets,
+        scene: usize,
+        p: f32,
+        video: Option<&[u8]>,
+        out: &mut [u8],
+    ) {
         let f = &self.timeline.frame;
         let (w, h) = (f.width as usize, f.height as usize);
+        match &a.base {
+            SceneBase::Video => {
+                match video {
+                    Some(v) => out.copy_from_slice(v),
+                    None => out.fill(0),
+                }
+                if a.title.is_some() {
+                    shade_top(out, w, (h as f32 * 0.45) as usize);
+                }
+            }
+            SceneBase::Picture(pic) => {
+                let (zoom, centre) = self.timeline.scenes[scene]
+                    .motion
+                    .map_or((1.0, (0.5, 0.5)), |m| m.at(p));
+                pic.sample_into(zoom, centre, w, h, out);
+                if a.title.is_some() {
+                    shade_top(out, w, (h as f32 * 0.45) as usize);
+                }
+            }
+            SceneBase::Generated(bg) => out.copy_from_slice(bg),
+        }
+        if let Some(t) = &a.title {
+            t.blend(out, w);
+        }
+    }
+
+    /// The overlay of a caption cue, bottom-aligned to the bottom safe line and
+    /// centred in the safe area, with its spoken word highlighted if the key names one.
+    fn cue_overlay(&self, (cue, word): CueKey) -> Overlay {
+        let f = &self.timeline.frame;
+        let w = f.width as usize;
         let c = &self.timeline.cues[cue];
+        let highlight = match (word.and_then(|k| c.words.get(k)), self.style.highlight) {
+            (Some(cw), Some(colour)) => Some((cw.line, cw.char_start, cw.char_end, colour)),
+            _ => None,
+        };
         let lh = self.style.font_px * self.style.line_height;
-        let bottom = h as f32 * (1.0 - f.safe_bottom) - self.style.bottom_gap_px;
-        let top = bottom - lh * c.lines.len() as f32;
+        let (l, _, r, bottom) = f.safe_rect();
+        let top = bottom - self.style.bottom_gap_px - lh * c.lines.len() as f32;
         Overlay::text_block(
             self.fonts,
             &c.lines,
@@ -454,37 +699,87 @@ impl<'a> FrameRenderer<'a> {
             &self.style,
             w,
             top,
+            (l + r) / 2.0,
+            highlight,
         )
+    }
+
+    fn compose(
+        &self,
+        plan: &FramePlan,
+        assets: &HashMap<usize, std::sync::Arc<SceneAssets>>,
+        overlays: &HashMap<CueKey, std::sync::Arc<Overlay>>,
+        clips: &ClipFrames,
+    ) -> Vec<u8> {
+        let f = &self.timeline.frame;
+        let n = f.width as usize * f.height as usize * 3;
+        let mut rgb = vec![0u8; n];
+        let video = |k: usize| clips.get(&(k, plan.frame)).map(|v| v.as_slice());
+        let (s0, p0, _) = plan.layers[0];
+        self.draw_scene(&assets[&s0], s0, p0, video(s0), &mut rgb);
+        if let Some(&(s1, p1, wt)) = plan.layers.get(1) {
+            let mut other = vec![0u8; n];
+            self.draw_scene(&assets[&s1], s1, p1, video(s1), &mut other);
+            let k = (wt.clamp(0.0, 1.0) * 256.0).round() as u32;
+            for (a, b) in rgb.iter_mut().zip(&other) {
+                *a = ((*a as u32 * (256 - k) + *b as u32 * k + 128) >> 8) as u8;
+            }
+        }
+        if let Some(c) = plan.cue {
+            overlays[&c].blend(&mut rgb, f.width as usize);
+        }
+        rgb
+    }
+
+    /// The cover image: the first scene at its start, with its title, without captions.
+    pub fn cover(&self) -> Result<Vec<u8>> {
+        let f = &self.timeline.frame;
+        let a = self.scene_assets(0)?;
+        let mut rgb = vec![0u8; f.width as usize * f.height as usize * 3];
+        let video = match &self.timeline.scenes[0].image {
+            Some(p) if is_video_path(p) => {
+                Some(VideoClip::open(p, f.width, f.height)?.frame_at(0.0)?)
+            }
+            _ => None,
+        };
+        self.draw_scene(&a, 0, 0.0, video.as_deref().map(|v| v.as_slice()), &mut rgb);
+        Ok(rgb)
     }
 
     /// Renders one frame (RGB24) from scratch; for checks and previews.
     pub fn render_frame(&self, i: u64) -> Result<Vec<u8>> {
-        let (scene, cue) = self.at(i);
-        let mut rgb = self.scene_backdrop(scene)?;
-        if let Some(c) = cue {
-            self.cue_overlay(c)
-                .blend(&mut rgb, self.timeline.frame.width as usize);
+        let plan = self.at(i);
+        let mut assets = HashMap::new();
+        for &(s, _, _) in &plan.layers {
+            assets.insert(s, std::sync::Arc::new(self.scene_assets(s)?));
         }
-        Ok(rgb)
+        let mut overlays = HashMap::new();
+        if let Some(c) = plan.cue {
+            overlays.insert(c, std::sync::Arc::new(self.cue_overlay(c)));
+        }
+        let clips = self.clip_frames(std::slice::from_ref(&plan), &mut HashMap::new())?;
+        Ok(self.compose(&plan, &assets, &overlays, &clips))
     }
 
     /// Renders every frame in parallel batches on a worker thread and passes them
     /// in order to `sink`. Stops with [`Error::Cancelled`] when `progress` says so,
     /// and with the sink's first error. Returns the wall-clock seconds the worker
-    /// spent rendering (it overlaps the time spent in `sink`).
+    /// spent rendering (it overlaps the time spent in `sink`). Only the assets of
+    /// the scenes and cues of the current batch are held.
     pub fn render_all(
         &self,
         progress: &dyn Progress,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<f64> {
         let total = self.timeline.frame_count();
-        let w = self.timeline.frame.width as usize;
         let (tx, rx) = sync_channel::<Result<Vec<Vec<u8>>>>(2);
         std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let mut busy = std::time::Duration::ZERO;
-                let mut backdrops: HashMap<usize, std::sync::Arc<Vec<u8>>> = HashMap::new();
-                let mut overlays: HashMap<usize, std::sync::Arc<Overlay>> = HashMap::new();
+                let mut assets: HashMap<usize, std::sync::Arc<SceneAssets>> = HashMap::new();
+                let mut overlays: HashMap<CueKey, std::sync::Arc<Overlay>> = HashMap::new();
+                // Clips decode on this thread, in frame order (their state is not Send).
+                let mut clips: HashMap<usize, VideoClip> = HashMap::new();
                 let mut start = 0u64;
                 while start < total {
                     if progress.is_cancelled() {
@@ -493,49 +788,57 @@ impl<'a> FrameRenderer<'a> {
                     }
                     let t_batch = std::time::Instant::now();
                     let end = (start + BATCH as u64).min(total);
-                    let at: Vec<(usize, Option<usize>)> =
-                        (start..end).map(|i| self.at(i)).collect();
-                    // Assets of this batch: keep the ones still needed, make the new ones in parallel.
-                    backdrops.retain(|k, _| at.iter().any(|a| a.0 == *k));
-                    overlays.retain(|k, _| at.iter().any(|a| a.1 == Some(*k)));
-                    let mut need_bg: Vec<usize> = at
+                    let plans: Vec<FramePlan> = (start..end).map(|i| self.at(i)).collect();
+                    let scenes: Vec<usize> = plans
                         .iter()
-                        .map(|a| a.0)
-                        .filter(|k| !backdrops.contains_key(k))
+                        .flat_map(|p| p.layers.iter().map(|l| l.0))
                         .collect();
-                    need_bg.dedup();
-                    let mut need_ov: Vec<usize> = at
+                    let cues: Vec<CueKey> = plans.iter().filter_map(|p| p.cue).collect();
+                    assets.retain(|k, _| scenes.contains(k));
+                    clips.retain(|k, _| scenes.contains(k));
+                    overlays.retain(|k, _| cues.contains(k));
+                    let mut need_s: Vec<usize> = scenes
                         .iter()
-                        .filter_map(|a| a.1)
+                        .copied()
+                        .filter(|k| !assets.contains_key(k))
+                        .collect();
+                    need_s.sort_unstable();
+                    need_s.dedup();
+                    let mut need_c: Vec<CueKey> = cues
+                        .iter()
+                        .copied()
                         .filter(|k| !overlays.contains_key(k))
                         .collect();
-                    need_ov.dedup();
-                    let made: Result<Vec<(usize, Vec<u8>)>> = need_bg
+                    need_c.sort_unstable();
+                    need_c.dedup();
+                    match need_s
                         .par_iter()
-                        .map(|&k| Ok((k, self.scene_backdrop(k)?)))
-                        .collect();
-                    match made {
-                        Ok(v) => backdrops
-                            .extend(v.into_iter().map(|(k, b)| (k, std::sync::Arc::new(b)))),
+                        .map(|&k| Ok((k, self.scene_assets(k)?)))
+                        .collect::<Result<Vec<_>>>()
+                    {
+                        Ok(v) => {
+                            assets.extend(v.into_iter().map(|(k, a)| (k, std::sync::Arc::new(a))))
+                        }
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             return busy;
                         }
                     }
-                    let ovs: Vec<(usize, Overlay)> = need_ov
+                    let ovs: Vec<(CueKey, Overlay)> = need_c
                         .par_iter()
                         .map(|&k| (k, self.cue_overlay(k)))
                         .collect();
                     overlays.extend(ovs.into_iter().map(|(k, o)| (k, std::sync::Arc::new(o))));
-                    let frames: Vec<Vec<u8>> = at
+                    let pictures = match self.clip_frames(&plans, &mut clips) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return busy;
+                        }
+                    };
+                    let frames: Vec<Vec<u8>> = plans
                         .par_iter()
-                        .map(|&(s, c)| {
-                            let mut rgb = backdrops[&s].as_ref().clone();
-                            if let Some(c) = c {
-                                overlays[&c].blend(&mut rgb, w);
-                            }
-                            rgb
-                        })
+                        .map(|p| self.compose(p, &assets, &overlays, &pictures))
                         .collect();
                     busy += t_batch.elapsed();
                     if tx.send(Ok(frames)).is_err() {

@@ -26,7 +26,7 @@ pub const SENTENCE_PAUSE_S: f64 = 0.22;
 /// Pause after a title.
 pub const TITLE_PAUSE_S: f64 = 0.4;
 /// Pause between scenes.
-pub const SCENE_PAUSE_S: f64 = 0.5;
+pub const SCENE_PAUSE_S: f64 = 0.7;
 
 /// A narrated script.
 #[derive(Debug, Clone)]

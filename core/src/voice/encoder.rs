@@ -549,9 +549,12 @@ mod tests {
         // Shorter than one partial: one slice, padded.
         let (w, m) = partial_slices(8000, 1.3, 0.75);
         assert_eq!((w.len(), m[0].clone()), (1, 0..160));
-        // A last partial covering less than 75 % is dropped.
+        // A last partial covering less than 75 % is dropped (62.5 % here) ...
         let (w, _) = partial_slices(160 * 77 + 160 * 100, 1.3, 0.75);
-        assert_eq!(w.len(), 2);
+        assert_eq!(w, vec![0..25_600]);
+        // ... and kept at 87.5 %.
+        let (w, _) = partial_slices(160 * 77 + 160 * 140, 1.3, 0.75);
+        assert_eq!(w, vec![0..25_600, 12_320..37_920]);
     }
 
     #[test]
