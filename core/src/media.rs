@@ -167,6 +167,8 @@ impl Mp4Writer {
         opts.set("preset", &spec.preset);
         opts.set("crf", &spec.crf.to_string());
         opts.set("profile", "high");
+        // libavcodec encoders default to one thread; x264 scales with cores (as the ffmpeg CLI's "auto").
+        opts.set("threads", "auto");
         // A key frame at least every 2 s so platforms can seek and trim.
         opts.set(
             "x264-params",
@@ -617,13 +619,48 @@ impl VideoClip {
     }
 }
 
+/// Converts one RGB24 frame to planar YUV 4:2:0 (BT.709, limited range), the
+/// bytes a raw `yuv420p` file holds: Y (`w × h`), then U and V (`w/2 × h/2` each).
+/// The same conversion [`Mp4Writer::write_frame`] applies; `w` and `h` must be even.
+pub fn rgb_to_yuv420p(rgb: &[u8], w: usize, h: usize) -> Result<Vec<u8>> {
+    if w % 2 == 1 || h % 2 == 1 || rgb.len() != w * h * 3 {
+        return Err(Error::InvalidArgument {
+            name: "frame".into(),
+            reason: format!("{} bytes for {w}×{h} (even sizes, RGB24)", rgb.len()),
+        });
+    }
+    ff::init().map_err(enc_err("initialising FFmpeg"))?;
+    let mut f = frame::Video::new(format::Pixel::YUV420P, w as u32, h as u32);
+    rgb_to_yuv420_bt709(rgb, w, h, &mut f);
+    let mut out = Vec::with_capacity(w * h * 3 / 2);
+    for (plane, (pw, ph)) in [(w, h), (w / 2, h / 2), (w / 2, h / 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let stride = f.stride(plane);
+        for row in f.data(plane).chunks(stride).take(ph) {
+            out.extend_from_slice(&row[..pw]);
+        }
+    }
+    Ok(out)
+}
+
 /// RGB24 → YUV 4:2:0, BT.709 limited range, chroma averaged over 2×2 blocks.
+/// Fixed point with 16 fractional bits (the coefficients below are BT.709's scaled
+/// to limited range × 65536), rows in parallel.
 fn rgb_to_yuv420_bt709(rgb: &[u8], w: usize, h: usize, out: &mut frame::Video) {
     use rayon::prelude::*;
-    // BT.709 in 8.8 fixed point, limited range (Y 16–235, C 16–240).
-    const KR: f32 = 0.2126;
-    const KB: f32 = 0.0722;
-    const KG: f32 = 1.0 - KR - KB;
+    // Y' = 16 + 219/255 · (0.2126 R + 0.7152 G + 0.0722 B)
+    const YR: i32 = 11966;
+    const YG: i32 = 40254;
+    const YB: i32 = 4064;
+    // Cb = 128 + 224/255 · (B − Y') / 1.8556;  Cr = 128 + 224/255 · (R − Y') / 1.5748
+    const UR: i32 = -6596;
+    const UG: i32 = -22189;
+    const UB: i32 = 28784;
+    const VR: i32 = 28784;
+    const VG: i32 = -26145;
+    const VB: i32 = -2639;
     let ys = out.stride(0);
     out.data_mut(0)
         .par_chunks_mut(ys)
@@ -631,41 +668,33 @@ fn rgb_to_yuv420_bt709(rgb: &[u8], w: usize, h: usize, out: &mut frame::Video) {
         .enumerate()
         .for_each(|(y, row)| {
             let src = &rgb[y * w * 3..(y + 1) * w * 3];
-            for x in 0..w {
-                let (r, g, b) = (
-                    src[x * 3] as f32,
-                    src[x * 3 + 1] as f32,
-                    src[x * 3 + 2] as f32,
-                );
-                row[x] = (16.0 + 219.0 / 255.0 * (KR * r + KG * g + KB * b)).round() as u8;
+            for (o, p) in row[..w].iter_mut().zip(src.chunks_exact(3)) {
+                let v = YR * p[0] as i32 + YG * p[1] as i32 + YB * p[2] as i32;
+                *o = (16 + ((v + (1 << 15)) >> 16)) as u8;
             }
         });
     let (cw, ch) = (w / 2, h / 2);
-    for plane in [1usize, 2] {
-        let cs = out.stride(plane);
-        out.data_mut(plane)
-            .par_chunks_mut(cs)
-            .take(ch)
-            .enumerate()
-            .for_each(|(cy, row)| {
-                for cx in 0..cw {
-                    let (mut r, mut g, mut b) = (0.0f32, 0.0f32, 0.0f32);
-                    for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                        let i = ((cy * 2 + dy) * w + cx * 2 + dx) * 3;
-                        r += rgb[i] as f32;
-                        g += rgb[i + 1] as f32;
-                        b += rgb[i + 2] as f32;
-                    }
-                    let (r, g, b) = (r / 4.0, g / 4.0, b / 4.0);
-                    let yv = KR * r + KG * g + KB * b;
-                    let c = if plane == 1 {
-                        (b - yv) / (2.0 * (1.0 - KB))
-                    } else {
-                        (r - yv) / (2.0 * (1.0 - KR))
-                    };
-                    row[cx] = (128.0 + 224.0 / 255.0 * c).round().clamp(16.0, 240.0) as u8;
-                }
-            });
+    let (us, vs) = (out.stride(1), out.stride(2));
+    // U and V rows are computed together from the same 2×2 sums.
+    let mut uv = vec![0u8; cw * ch * 2];
+    uv.par_chunks_mut(cw * 2).enumerate().for_each(|(cy, row)| {
+        let r0 = &rgb[cy * 2 * w * 3..(cy * 2 + 1) * w * 3];
+        let r1 = &rgb[(cy * 2 + 1) * w * 3..(cy * 2 + 2) * w * 3];
+        let (ur, vr) = row.split_at_mut(cw);
+        for cx in 0..cw {
+            let i = cx * 6;
+            let r = r0[i] as i32 + r0[i + 3] as i32 + r1[i] as i32 + r1[i + 3] as i32;
+            let g = r0[i + 1] as i32 + r0[i + 4] as i32 + r1[i + 1] as i32 + r1[i + 4] as i32;
+            let b = r0[i + 2] as i32 + r0[i + 5] as i32 + r1[i + 2] as i32 + r1[i + 5] as i32;
+            let u = (UR * r + UG * g + UB * b + (1 << 17)) >> 18;
+            let v = (VR * r + VG * g + VB * b + (1 << 17)) >> 18;
+            ur[cx] = (128 + u).clamp(16, 240) as u8;
+            vr[cx] = (128 + v).clamp(16, 240) as u8;
+        }
+    });
+    for (cy, row) in uv.chunks_exact(cw * 2).enumerate() {
+        out.data_mut(1)[cy * us..cy * us + cw].copy_from_slice(&row[..cw]);
+        out.data_mut(2)[cy * vs..cy * vs + cw].copy_from_slice(&row[cw..]);
     }
 }
 
@@ -770,5 +799,51 @@ mod tests {
         rgb_to_yuv420_bt709(&red, 2, 2, &mut f);
         assert_eq!(f.data(0)[0], 63); // BT.709 red: Y' = 16 + 219·0.2126
         assert_eq!(f.data(2)[0], 240);
+    }
+
+    #[test]
+    fn fixed_point_yuv_matches_the_bt709_formulas_within_one_level() {
+        ff::init().unwrap();
+        let (w, h) = (8usize, 6usize);
+        let mut seed = 12345u32;
+        let rgb: Vec<u8> = (0..w * h * 3)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            })
+            .collect();
+        let mut f = frame::Video::new(format::Pixel::YUV420P, w as u32, h as u32);
+        rgb_to_yuv420_bt709(&rgb, w, h, &mut f);
+        let (kr, kb) = (0.2126f64, 0.0722f64);
+        let kg = 1.0 - kr - kb;
+        for y in 0..h {
+            for x in 0..w {
+                let p = &rgb[(y * w + x) * 3..];
+                let want =
+                    16.0 + 219.0 / 255.0 * (kr * p[0] as f64 + kg * p[1] as f64 + kb * p[2] as f64);
+                let got = f.data(0)[y * f.stride(0) + x] as f64;
+                assert!(
+                    (got - want).abs() <= 1.0,
+                    "Y at {x},{y}: {got} vs {want:.2}"
+                );
+            }
+        }
+        for cy in 0..h / 2 {
+            for cx in 0..w / 2 {
+                let mut m = [0f64; 3];
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    for k in 0..3 {
+                        m[k] += rgb[((cy * 2 + dy) * w + cx * 2 + dx) * 3 + k] as f64 / 4.0;
+                    }
+                }
+                let yv = kr * m[0] + kg * m[1] + kb * m[2];
+                let u = 128.0 + 224.0 / 255.0 * (m[2] - yv) / (2.0 * (1.0 - kb));
+                let v = 128.0 + 224.0 / 255.0 * (m[0] - yv) / (2.0 * (1.0 - kr));
+                let gu = f.data(1)[cy * f.stride(1) + cx] as f64;
+                let gv = f.data(2)[cy * f.stride(2) + cx] as f64;
+                assert!((gu - u.clamp(16.0, 240.0)).abs() <= 1.0, "U {gu} vs {u:.2}");
+                assert!((gv - v.clamp(16.0, 240.0)).abs() <= 1.0, "V {gv} vs {v:.2}");
+            }
+        }
     }
 }

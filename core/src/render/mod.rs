@@ -123,9 +123,26 @@ struct Overlay {
     px: Vec<[f32; 4]>,
 }
 
-impl Overlay {
+/// A block of text lines rasterised once: fill and outline coverage, and where each
+/// line's glyphs sit, so colour variants (the highlighted word) are cheap to make.
+#[derive(Debug, Clone)]
+struct TextRaster {
+    /// Frame x of the mask's first column, and y of its first row.
+    x: usize,
+    y: usize,
+    w: usize,
+    h: usize,
+    fill: Vec<f32>,
+    outline: Vec<f32>,
+    /// Per line: glyphs, pen x and baseline y (mask coordinates).
+    lines: Vec<(Vec<fonts::PlacedGlyph>, f32, f32)>,
+    px: f32,
+}
+
+impl TextRaster {
     /// Rasterises centred lines with an outline; `top` is the y of the first line's box.
-    fn text_block(
+    #[allow(clippy::too_many_arguments)]
+    fn new(
         fonts: &FontSet,
         lines: &[String],
         px: f32,
@@ -134,39 +151,67 @@ impl Overlay {
         frame_w: usize,
         top: f32,
         centre_x: f32,
-        highlight: Option<(usize, usize, usize, [u8; 3])>,
-    ) -> Overlay {
+    ) -> TextRaster {
         let pad = style.outline_px.ceil() as usize + 2;
         let lh = px * line_height;
         let (ascent, _) = fonts.metrics(px);
-        let w = frame_w;
+        let laid: Vec<(Vec<fonts::PlacedGlyph>, f32)> =
+            lines.iter().map(|l| fonts.layout_line(l, px)).collect();
+        // Only the columns the text can touch (plus outline and padding) are rasterised.
+        let widest = laid.iter().map(|l| l.1).fold(0.0f32, f32::max);
+        let x = ((centre_x - widest / 2.0).floor() as i64 - px as i64 - pad as i64)
+            .clamp(0, frame_w as i64) as usize;
+        let x_end = ((centre_x + widest / 2.0).ceil() as i64 + px as i64 + pad as i64)
+            .clamp(x as i64, frame_w as i64) as usize;
+        let w = x_end - x;
         let h = (lh * lines.len() as f32).ceil() as usize + 2 * pad;
         let mut fill = vec![0.0f32; w * h];
-        // Coverage of the highlighted word's glyphs (drawn in the fill too).
-        let mut hi = if highlight.is_some() {
-            vec![0.0f32; w * h]
-        } else {
-            Vec::new()
-        };
-        for (i, line) in lines.iter().enumerate() {
-            let (glyphs, width) = fonts.layout_line(line, px);
-            let x0 = (centre_x - width / 2.0).round();
-            let baseline = pad as f32 + i as f32 * lh + (lh - px) / 2.0 + ascent * 0.92;
-            fonts.draw_line(&glyphs, px, x0, baseline.round(), &mut fill, w);
-            if let Some((hl, a, b, _)) = highlight {
-                if hl == i {
-                    let word = &glyphs[a.min(glyphs.len())..b.min(glyphs.len())];
-                    fonts.draw_line(word, px, x0, baseline.round(), &mut hi, w);
-                }
-            }
+        let mut placed = Vec::with_capacity(laid.len());
+        for (i, (glyphs, width)) in laid.into_iter().enumerate() {
+            let x0 = (centre_x - width / 2.0).round() - x as f32;
+            let baseline = (pad as f32 + i as f32 * lh + (lh - px) / 2.0 + ascent * 0.92).round();
+            fonts.draw_line(&glyphs, px, x0, baseline, &mut fill, w);
+            placed.push((glyphs, x0, baseline));
         }
         let outline = dilate(&fill, w, h, style.outline_px);
+        let y = (top - pad as f32).round().max(0.0) as usize;
+        TextRaster {
+            x,
+            y,
+            w,
+            h,
+            fill,
+            outline,
+            lines: placed,
+            px,
+        }
+    }
+
+    /// The coloured overlay; `highlight` (line, first char, end char, colour) recolours
+    /// one word's glyphs.
+    fn overlay(
+        &self,
+        fonts: &FontSet,
+        style: &CaptionStyle,
+        highlight: Option<(usize, usize, usize, [u8; 3])>,
+    ) -> Overlay {
+        let (w, h) = (self.w, self.h);
+        let (fill, outline) = (&self.fill, &self.outline);
+        // Coverage of the highlighted word's glyphs (drawn in the fill too).
+        let mut hi = Vec::new();
+        if let Some((line, a, b, _)) = highlight {
+            if let Some((glyphs, x0, baseline)) = self.lines.get(line) {
+                hi = vec![0.0f32; w * h];
+                let word = &glyphs[a.min(glyphs.len())..b.min(glyphs.len())];
+                fonts.draw_line(word, self.px, *x0, *baseline, &mut hi, w);
+            }
+        }
         let [fr, fg, fb] = style.fill.map(|c| c as f32);
         let [hr, hg, hb] = highlight.map_or(style.fill, |h| h.3).map(|c| c as f32);
         let [or, og, ob] = style.outline.map(|c| c as f32);
         let px: Vec<[f32; 4]> = fill
             .iter()
-            .zip(&outline)
+            .zip(outline.iter())
             .enumerate()
             .map(|(k, (&f, &o))| {
                 // Fill over outline ("over" compositing).
@@ -184,10 +229,18 @@ impl Overlay {
                 [a, mix(cr, or), mix(cg, og), mix(cb, ob)]
             })
             .collect();
-        let y = (top - pad as f32).round().max(0.0) as usize;
-        Overlay { x: 0, y, w, h, px }.cropped()
+        Overlay {
+            x: self.x,
+            y: self.y,
+            w,
+            h,
+            px,
+        }
+        .cropped()
     }
+}
 
+impl Overlay {
     /// Drops fully transparent rows and columns.
     fn cropped(self) -> Overlay {
         let (w, h) = (self.w, self.h);
@@ -589,7 +642,7 @@ impl<'a> FrameRenderer<'a> {
                 lines = wrap_title(self.fonts, title, px, max_w, 3);
             }
             let (l, top, r, _) = f.safe_rect();
-            Overlay::text_block(
+            TextRaster::new(
                 self.fonts,
                 &lines,
                 px,
@@ -598,8 +651,8 @@ impl<'a> FrameRenderer<'a> {
                 w,
                 top + h as f32 * 0.03,
                 (l + r) / 2.0,
-                None,
             )
+            .overlay(self.fonts, &self.style, None)
         });
         Ok(SceneAssets { base, title })
     }
@@ -678,30 +731,35 @@ impl<'a> FrameRenderer<'a> {
         }
     }
 
-    /// The overlay of a caption cue, bottom-aligned to the bottom safe line and
-    /// centred in the safe area, with its spoken word highlighted if the key names one.
-    fn cue_overlay(&self, (cue, word): CueKey) -> Overlay {
+    /// A caption cue rasterised, bottom-aligned to the bottom safe line and centred
+    /// in the safe area.
+    fn cue_raster(&self, cue: usize) -> TextRaster {
         let f = &self.timeline.frame;
-        let w = f.width as usize;
         let c = &self.timeline.cues[cue];
-        let highlight = match (word.and_then(|k| c.words.get(k)), self.style.highlight) {
-            (Some(cw), Some(colour)) => Some((cw.line, cw.char_start, cw.char_end, colour)),
-            _ => None,
-        };
         let lh = self.style.font_px * self.style.line_height;
         let (l, _, r, bottom) = f.safe_rect();
         let top = bottom - self.style.bottom_gap_px - lh * c.lines.len() as f32;
-        Overlay::text_block(
+        TextRaster::new(
             self.fonts,
             &c.lines,
             self.style.font_px,
             self.style.line_height,
             &self.style,
-            w,
+            f.width as usize,
             top,
             (l + r) / 2.0,
-            highlight,
         )
+    }
+
+    /// The overlay of a caption cue from its raster, with the spoken word highlighted
+    /// if the key names one.
+    fn cue_overlay(&self, (cue, word): CueKey, raster: &TextRaster) -> Overlay {
+        let c = &self.timeline.cues[cue];
+        let highlight = match (word.and_then(|k| c.words.get(k)), self.style.highlight) {
+            (Some(cw), Some(colour)) => Some((cw.line, cw.char_start, cw.char_end, colour)),
+            _ => None,
+        };
+        raster.overlay(self.fonts, &self.style, highlight)
     }
 
     fn compose(
@@ -755,7 +813,8 @@ impl<'a> FrameRenderer<'a> {
         }
         let mut overlays = HashMap::new();
         if let Some(c) = plan.cue {
-            overlays.insert(c, std::sync::Arc::new(self.cue_overlay(c)));
+            let raster = self.cue_raster(c.0);
+            overlays.insert(c, std::sync::Arc::new(self.cue_overlay(c, &raster)));
         }
         let clips = self.clip_frames(std::slice::from_ref(&plan), &mut HashMap::new())?;
         Ok(self.compose(&plan, &assets, &overlays, &clips))
@@ -778,6 +837,8 @@ impl<'a> FrameRenderer<'a> {
                 let mut busy = std::time::Duration::ZERO;
                 let mut assets: HashMap<usize, std::sync::Arc<SceneAssets>> = HashMap::new();
                 let mut overlays: HashMap<CueKey, std::sync::Arc<Overlay>> = HashMap::new();
+                // One raster per cue; its highlight variants are recoloured from it.
+                let mut rasters: HashMap<usize, std::sync::Arc<TextRaster>> = HashMap::new();
                 // Clips decode on this thread, in frame order (their state is not Send).
                 let mut clips: HashMap<usize, VideoClip> = HashMap::new();
                 let mut start = 0u64;
@@ -797,6 +858,7 @@ impl<'a> FrameRenderer<'a> {
                     assets.retain(|k, _| scenes.contains(k));
                     clips.retain(|k, _| scenes.contains(k));
                     overlays.retain(|k, _| cues.contains(k));
+                    rasters.retain(|k, _| cues.iter().any(|c| c.0 == *k));
                     let mut need_s: Vec<usize> = scenes
                         .iter()
                         .copied()
@@ -824,9 +886,20 @@ impl<'a> FrameRenderer<'a> {
                             return busy;
                         }
                     }
+                    let mut need_r: Vec<usize> = need_c
+                        .iter()
+                        .map(|c| c.0)
+                        .filter(|k| !rasters.contains_key(k))
+                        .collect();
+                    need_r.dedup();
+                    let rs: Vec<(usize, TextRaster)> = need_r
+                        .par_iter()
+                        .map(|&k| (k, self.cue_raster(k)))
+                        .collect();
+                    rasters.extend(rs.into_iter().map(|(k, r)| (k, std::sync::Arc::new(r))));
                     let ovs: Vec<(CueKey, Overlay)> = need_c
                         .par_iter()
-                        .map(|&k| (k, self.cue_overlay(k)))
+                        .map(|&k| (k, self.cue_overlay(k, &rasters[&k.0])))
                         .collect();
                     overlays.extend(ovs.into_iter().map(|(k, o)| (k, std::sync::Arc::new(o))));
                     let pictures = match self.clip_frames(&plans, &mut clips) {

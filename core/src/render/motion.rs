@@ -119,25 +119,42 @@ impl Picture {
                 (x0 * 3, x1 * 3, fx)
             })
             .collect();
+        // Separable: blend the two source rows over the span the view covers (contiguous,
+        // vectorised), then interpolate that row horizontally.
+        let span0 = cols.first().map_or(0, |c| c.0);
+        let span1 = cols.last().map_or(0, |c| c.1 + 3);
         use rayon::prelude::*;
         out.par_chunks_mut(fw * 3)
             .take(fh)
             .enumerate()
-            .for_each(|(y, row)| {
-                let v = (y_org + (y as f32 + 0.5) * s - 0.5).max(0.0);
-                let y0 = (v.floor() as usize).min(max_y);
-                let y1 = (y0 + 1).min(max_y);
-                let fy = ((v - y0 as f32) * 256.0).round().clamp(0.0, 256.0) as u32;
-                let r0 = &self.rgb[y0 * self.width * 3..(y0 + 1) * self.width * 3];
-                let r1 = &self.rgb[y1 * self.width * 3..(y1 + 1) * self.width * 3];
-                for (x, &(a, b, fx)) in cols.iter().enumerate() {
-                    for k in 0..3 {
-                        let top = r0[a + k] as u32 * (256 - fx) + r0[b + k] as u32 * fx;
-                        let bot = r1[a + k] as u32 * (256 - fx) + r1[b + k] as u32 * fx;
-                        row[x * 3 + k] = ((top * (256 - fy) + bot * fy + (1 << 15)) >> 16) as u8;
+            .for_each_init(
+                || vec![0u32; span1 - span0],
+                |tmp, (y, row)| {
+                    let v = (y_org + (y as f32 + 0.5) * s - 0.5).max(0.0);
+                    let y0 = (v.floor() as usize).min(max_y);
+                    let y1 = (y0 + 1).min(max_y);
+                    let fy = ((v - y0 as f32) * 256.0).round().clamp(0.0, 256.0) as u32;
+                    let r0 = &self.rgb[y0 * self.width * 3 + span0..y0 * self.width * 3 + span1];
+                    let r1 = &self.rgb[y1 * self.width * 3 + span0..y1 * self.width * 3 + span1];
+                    for ((t, &a), &b) in tmp.iter_mut().zip(r0).zip(r1) {
+                        *t = a as u32 * (256 - fy) + b as u32 * fy;
                     }
-                }
-            });
+                    let tmp: &[u32] = tmp;
+                    for (px, &(a, b, fx)) in row.chunks_exact_mut(3).zip(&cols) {
+                        let (a, b) = (a - span0, b - span0);
+                        debug_assert!(a + 3 <= tmp.len() && b + 3 <= tmp.len());
+                        for k in 0..3 {
+                            // SAFETY: every column's source pixels lie inside the span
+                            // [span0, span1) that `tmp` holds: span0 is the first column's
+                            // left pixel, span1 the last column's right pixel + 3, and the
+                            // columns' pixels grow monotonically with x.
+                            let (pa, pb) =
+                                unsafe { (*tmp.get_unchecked(a + k), *tmp.get_unchecked(b + k)) };
+                            px[k] = ((pa * (256 - fx) + pb * fx + (1 << 15)) >> 16) as u8;
+                        }
+                    }
+                },
+            );
     }
 }
 
