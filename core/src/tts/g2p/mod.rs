@@ -235,7 +235,8 @@ const PERFECT: [&str; 15] = [
     "have", "has", "had", "having", "i've", "you've", "we've", "they've", "was", "were", "been",
     "being", "is", "are", "be",
 ];
-const MODALS: [&str; 20] = [
+const MODALS: [&str; 21] = [
+    "please",
     "to", "will", "would", "can", "could", "should", "must", "may", "might", "shall", "do", "does",
     "did", "don't", "doesn't", "didn't", "won't", "can't", "cannot", "let's",
 ];

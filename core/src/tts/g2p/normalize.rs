@@ -237,16 +237,18 @@ pub(crate) fn segments(text: &str) -> Vec<Seg> {
         let known = abbreviation(&with_dot, next.as_deref(), prev.as_deref()).is_some()
             || is_dotted_acronym(&with_dot)
             || (with_dot.to_lowercase() == "a.m." || with_dot.to_lowercase() == "p.m.");
-        if known && c.trail.len() == 1 {
+        // The period must follow the core directly (`U.S.”` but not `U.S”.`).
+        if known && c.trail[0] == c.core.1 {
             let ends = can_end_sentence(&with_dot)
                 && next
                     .as_deref()
                     .is_none_or(|n| n.starts_with(|ch: char| ch.is_uppercase()) && !is_ampm(n));
-            let last = k + 1 == chunks.len();
             let c = &mut chunks[k];
             c.core.1 += 1;
-            c.trail.clear();
-            also_end[k] = ends || (last && can_end_sentence(&with_dot));
+            c.trail.remove(0);
+            // Another sentence mark after it (`etc.!`) ends the sentence anyway.
+            let more = c.trail.iter().any(|&t| ".!?…".contains(chars[t]));
+            also_end[k] = ends && !more;
         }
     }
 
