@@ -199,3 +199,16 @@ fn unknown_words_without_espeak_are_spelled() {
     assert_eq!(c.words[1].source, PhonemeSource::Unpronounced);
     assert_eq!(c.words[1].token_start, c.words[1].token_end);
 }
+
+#[cfg(feature = "espeak")]
+#[test]
+fn unknown_words_go_to_espeak() {
+    let Some(g) = load() else { return };
+    assert_eq!(g.fallback(), Fallback::Espeak);
+    let c = &g.phonemize("The voxreel narrates.").unwrap()[0];
+    assert_eq!(c.words[1].source, PhonemeSource::Espeak);
+    assert_eq!(c.words[1].phonemes, "vˈɑksɹil");
+    assert!(c.dropped.is_empty());
+    // Known words still come from the lexicon.
+    assert_eq!(c.words[0].source, PhonemeSource::Gold);
+}
