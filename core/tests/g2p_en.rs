@@ -43,10 +43,22 @@ fn reference() -> Vec<(String, String)> {
 /// Sentences where we read differently from misaki on purpose; the reason is
 /// kept with each (misaki's own output has `❓` where it has no reading).
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    ("Her résumé was impressive.", "misaki has no reading (❓); we fold diacritics and find 'resume'"),
-    ("The meeting is on March 5, 2024.", "a day next to a month is read as an ordinal (fifth)"),
-    ("Dr. Smith lives on Baker St. in London.", "misaki has no reading for 'St.' (❓); we read 'street'"),
-    ("The train leaves at 3:30 pm.", "misaki reads ':' as ❓; we read times (three thirty P M)"),
+    (
+        "Her résumé was impressive.",
+        "misaki has no reading (❓); we fold diacritics and find 'resume'",
+    ),
+    (
+        "The meeting is on March 5, 2024.",
+        "a day next to a month is read as an ordinal (fifth)",
+    ),
+    (
+        "Dr. Smith lives on Baker St. in London.",
+        "misaki has no reading for 'St.' (❓); we read 'street'",
+    ),
+    (
+        "The train leaves at 3:30 pm.",
+        "misaki reads ':' as ❓; we read times (three thirty P M)",
+    ),
 ];
 
 #[test]
@@ -63,7 +75,10 @@ fn matches_misaki_on_reference_sentences() {
             failures.push(format!("{text}\n   misaki: {want}\n   ours:   {got}"));
         }
     }
-    eprintln!("{matched} of {} sentences identical to misaki", reference().len());
+    eprintln!(
+        "{matched} of {} sentences identical to misaki",
+        reference().len()
+    );
     assert!(failures.is_empty(), "differences:\n{}", failures.join("\n"));
 }
 
@@ -72,7 +87,10 @@ fn intentional_differences_read_well() {
     let Some(g) = load() else { return };
     let g = g.with_fallback(Fallback::Spell);
     let p = |t: &str| g.phonemes(t).unwrap();
-    assert_eq!(p("The train leaves at 3:30 pm."), "ðə tɹˈAn lˈivz æt θɹˈi θˈɜɹTi pˌiˈɛm.");
+    assert_eq!(
+        p("The train leaves at 3:30 pm."),
+        "ðə tɹˈAn lˈivz æt θɹˈi θˈɜɹTi pˌiˈɛm."
+    );
     assert_eq!(p("March 5, 2024"), "mˈɑɹʧ fˈɪfθ, twˈɛnti twˈɛnti fˈɔɹ");
     assert!(p("Baker St. in London").contains("stɹˈit"));
     assert!(p("St. Louis").starts_with("sˈAnt"));
@@ -113,13 +131,35 @@ fn words_cover_the_original_text_in_order() {
     assert_eq!(chunks.len(), 1);
     let c = &chunks[0];
     let chars: Vec<char> = text.chars().collect();
-    let shown: Vec<String> = c.words.iter().map(|w| chars[w.char_start..w.char_end].iter().collect()).collect();
+    let shown: Vec<String> = c
+        .words
+        .iter()
+        .map(|w| chars[w.char_start..w.char_end].iter().collect())
+        .collect();
     assert_eq!(
         shown,
-        ["On", "3/15/2024", "Dr.", "Lee", "paid", "$4.50", "50%", "for", "the", "well-known", "U.S.", "map", "really"]
+        [
+            "On",
+            "3/15/2024",
+            "Dr.",
+            "Lee",
+            "paid",
+            "$4.50",
+            "50%",
+            "for",
+            "the",
+            "well-known",
+            "U.S.",
+            "map",
+            "really"
+        ]
     );
     let ps: Vec<char> = c.phonemes.chars().collect();
-    assert_eq!(ps.len(), c.tokens.len(), "every symbol is in the vocabulary");
+    assert_eq!(
+        ps.len(),
+        c.tokens.len(),
+        "every symbol is in the vocabulary"
+    );
     assert!(c.dropped.is_empty());
     let mut last = 0;
     for w in &c.words {
@@ -154,7 +194,12 @@ fn every_reference_sentence_tokenises_without_loss() {
 #[test]
 fn long_text_is_windowed() {
     let Some(g) = load() else { return };
-    let text = reference().into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(" ").repeat(3);
+    let text = reference()
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .repeat(3);
     let chunks = g.phonemize(&text).unwrap();
     assert!(chunks.len() >= 3, "{} chunks", chunks.len());
     let mut last = 0;

@@ -143,7 +143,10 @@ pub(crate) fn mnemonics_to_misaki(m: &str) -> String {
             _ => {}
         }
         let rest: String = chars[i..chars.len().min(i + 4)].iter().collect();
-        let Some(&(mn, ps)) = TABLE.iter().filter(|(mn, _)| rest.starts_with(mn)).max_by_key(|(mn, _)| mn.len())
+        let Some(&(mn, ps)) = TABLE
+            .iter()
+            .filter(|(mn, _)| rest.starts_with(mn))
+            .max_by_key(|(mn, _)| mn.len())
         else {
             i += 1;
             continue;
@@ -164,7 +167,10 @@ pub(crate) fn mnemonics_to_misaki(m: &str) -> String {
 pub(crate) fn phonemes(word: &str) -> Option<String> {
     let m = EspeakSynthesizer.phonemes(word, "en-us").ok()?;
     let ps = mnemonics_to_misaki(&m);
-    if ps.chars().any(|c| super::lexicon::VOWELS.contains(c) || super::lexicon::CONSONANTS.contains(c)) {
+    if ps
+        .chars()
+        .any(|c| super::lexicon::VOWELS.contains(c) || super::lexicon::CONSONANTS.contains(c))
+    {
         Some(ps)
     } else {
         None

@@ -131,7 +131,8 @@ pub(crate) fn apply_stress(ps: &str, stress: Option<f32>) -> String {
     if s < -1.0 {
         ps.replace([PRIMARY, SECONDARY], "")
     } else if s == -1.0 || ((s == 0.0 || s == -0.5) && has_p) {
-        ps.replace(SECONDARY, "").replace(PRIMARY, &SECONDARY.to_string())
+        ps.replace(SECONDARY, "")
+            .replace(PRIMARY, &SECONDARY.to_string())
     } else if (s == 0.0 || s == 0.5 || s == 1.0) && !has_p && !has_s {
         if !any_vowel {
             return ps.to_string();
@@ -176,7 +177,10 @@ fn is_upper(w: &str) -> bool {
 fn capitalize(w: &str) -> String {
     let mut cs = w.chars();
     match cs.next() {
-        Some(f) => f.to_uppercase().chain(cs.flat_map(char::to_lowercase)).collect(),
+        Some(f) => f
+            .to_uppercase()
+            .chain(cs.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -264,7 +268,9 @@ impl Lexicon {
     }
 
     fn is_known(&self, word: &str) -> bool {
-        if self.gold.contains_key(word) || symbol_word(word).is_some() || self.silver.contains_key(word)
+        if self.gold.contains_key(word)
+            || symbol_word(word).is_some()
+            || self.silver.contains_key(word)
         {
             return true;
         }
@@ -282,7 +288,13 @@ impl Lexicon {
     }
 
     /// Plain lookup: gold, then silver, then spelling; applies `stress`.
-    pub(crate) fn lookup(&self, word: &str, tag: Tag, stress: Option<f32>, ctx: Option<Ctx>) -> Option<Found> {
+    pub(crate) fn lookup(
+        &self,
+        word: &str,
+        tag: Tag,
+        stress: Option<f32>,
+        ctx: Option<Ctx>,
+    ) -> Option<Found> {
         let mut word = word.to_string();
         let mut is_nnp = false;
         if is_upper(&word) && !self.gold.contains_key(&word) {
@@ -307,7 +319,7 @@ impl Lexicon {
                             Some(k) if get(k).is_some() => Some(k),
                             _ => tag.parent(),
                         };
-                        match key.and_then(|k| get(k)) {
+                        match key.and_then(get) {
                             Some(v) => v,
                             None => get("DEFAULT").flatten(),
                         }
@@ -316,11 +328,13 @@ impl Lexicon {
             }
         };
         match ps {
-            Some((p, _)) if is_nnp && !p.contains(PRIMARY) => {
-                self.spell(word.as_str()).map(|s| (s, PhonemeSource::Spelled))
-            }
+            Some((p, _)) if is_nnp && !p.contains(PRIMARY) => self
+                .spell(word.as_str())
+                .map(|s| (s, PhonemeSource::Spelled)),
             Some((p, src)) => Some((apply_stress(&p, stress), src)),
-            None => self.spell(word.as_str()).map(|s| (s, PhonemeSource::Spelled)),
+            None => self
+                .spell(word.as_str())
+                .map(|s| (s, PhonemeSource::Spelled)),
         }
     }
 
@@ -340,7 +354,8 @@ impl Lexicon {
         let cut = |k: usize| -> String { word.chars().take(n - k).collect() };
         let stem = if !word.ends_with("ss") && self.is_known(&cut(1)) {
             cut(1)
-        } else if (word.ends_with("'s") || (n > 4 && word.ends_with("es") && !word.ends_with("ies")))
+        } else if (word.ends_with("'s")
+            || (n > 4 && word.ends_with("es") && !word.ends_with("ies")))
             && self.is_known(&cut(2))
         {
             cut(2)
@@ -368,7 +383,13 @@ impl Lexicon {
         }
     }
 
-    fn stem_ed(&self, word: &str, tag: Tag, stress: Option<f32>, ctx: Option<Ctx>) -> Option<Found> {
+    fn stem_ed(
+        &self,
+        word: &str,
+        tag: Tag,
+        stress: Option<f32>,
+        ctx: Option<Ctx>,
+    ) -> Option<Found> {
         let n = word.chars().count();
         if n < 4 || !word.ends_with('d') {
             return None;
@@ -376,7 +397,8 @@ impl Lexicon {
         let cut = |k: usize| -> String { word.chars().take(n - k).collect() };
         let stem = if !word.ends_with("dd") && self.is_known(&cut(1)) {
             cut(1)
-        } else if n > 4 && word.ends_with("ed") && !word.ends_with("eed") && self.is_known(&cut(2)) {
+        } else if n > 4 && word.ends_with("ed") && !word.ends_with("eed") && self.is_known(&cut(2))
+        {
             cut(2)
         } else {
             return None;
@@ -394,7 +416,13 @@ impl Lexicon {
         format!("{stem}ɪŋ")
     }
 
-    fn stem_ing(&self, word: &str, tag: Tag, stress: Option<f32>, ctx: Option<Ctx>) -> Option<Found> {
+    fn stem_ing(
+        &self,
+        word: &str,
+        tag: Tag,
+        stress: Option<f32>,
+        ctx: Option<Ctx>,
+    ) -> Option<Found> {
         let n = word.chars().count();
         if n < 5 || !word.ends_with("ing") {
             return None;
@@ -431,11 +459,21 @@ impl Lexicon {
             }
         }
         match word {
-            "a" | "A" => Some((if tag == Tag::Det { "ɐ".into() } else { "ˈA".into() }, g)),
+            "a" | "A" => Some((
+                if tag == Tag::Det {
+                    "ɐ".into()
+                } else {
+                    "ˈA".into()
+                },
+                g,
+            )),
             "am" | "Am" | "AM" => {
                 if matches!(tag, Tag::Noun | Tag::ProperNoun) {
                     self.spell(word).map(|s| (s, PhonemeSource::Spelled))
-                } else if ctx.future_vowel.is_none() || word != "am" || stress.is_some_and(|s| s > 0.0) {
+                } else if ctx.future_vowel.is_none()
+                    || word != "am"
+                    || stress.is_some_and(|s| s > 0.0)
+                {
                     Some((self.gold_plain("am")?.to_string(), g))
                 } else {
                     Some(("ɐm".into(), g))
@@ -458,16 +496,31 @@ impl Lexicon {
                 g,
             )),
             "in" | "In" | "IN" if !(word == "IN" && tag == Tag::ProperNoun) => {
-                let s = if ctx.future_vowel.is_none() || tag != Tag::Prep { "ˈ" } else { "" };
+                let s = if ctx.future_vowel.is_none() || tag != Tag::Prep {
+                    "ˈ"
+                } else {
+                    ""
+                };
                 Some((format!("{s}ɪn"), g))
             }
             "the" | "The" | "THE" => Some((
-                if ctx.future_vowel == Some(true) { "ði" } else { "ðə" }.into(),
+                if ctx.future_vowel == Some(true) {
+                    "ði"
+                } else {
+                    "ðə"
+                }
+                .into(),
                 g,
             )),
-            "vs" | "vs." | "Vs." if tag == Tag::Prep => self.lookup("versus", Tag::None, None, Some(ctx)),
+            "vs" | "vs." | "Vs." if tag == Tag::Prep => {
+                self.lookup("versus", Tag::None, None, Some(ctx))
+            }
             "used" | "Used" | "USED" => {
-                let key = if matches!(tag, Tag::VerbPast) && ctx.future_to { "VBD" } else { "DEFAULT" };
+                let key = if matches!(tag, Tag::VerbPast) && ctx.future_to {
+                    "VBD"
+                } else {
+                    "DEFAULT"
+                };
                 match self.gold.get("used") {
                     Some(Entry::Tagged(v)) => v
                         .iter()
@@ -574,7 +627,11 @@ fn parse_dict(text: &str, path: &Path) -> Result<HashMap<String, Entry>> {
                     match p {
                         Value::String(s) => pairs.push((t, Some(s))),
                         Value::Null => pairs.push((t, None)),
-                        _ => return Err(bad(format!("entry {k:?}: tag {t:?} is not a string or null"))),
+                        _ => {
+                            return Err(bad(format!(
+                                "entry {k:?}: tag {t:?} is not a string or null"
+                            )))
+                        }
                     }
                 }
                 if !pairs.iter().any(|(t, _)| t == "DEFAULT") {
@@ -649,7 +706,10 @@ mod tests {
         assert_eq!(w("waiting").unwrap(), "wˈAɾɪŋ");
         assert_eq!(w("running").unwrap(), "ɹˈʌnɪŋ");
         assert_eq!(w("run").unwrap(), "ɹˈʌn");
-        assert_eq!(l.word("run", Tag::None, c).unwrap().1, PhonemeSource::Silver);
+        assert_eq!(
+            l.word("run", Tag::None, c).unwrap().1,
+            PhonemeSource::Silver
+        );
         assert_eq!(w("ABC").unwrap(), "ˌAbˌisˈi");
         assert_eq!(l.word("IT", Tag::ProperNoun, c).unwrap().0, "ˌItˈi");
         assert!(w("zzyzx").is_none());
@@ -659,21 +719,30 @@ mod tests {
     #[test]
     fn tags_and_context() {
         let l = lex();
-        let c = Ctx { future_vowel: Some(false), future_to: false };
+        let c = Ctx {
+            future_vowel: Some(false),
+            future_to: false,
+        };
         assert_eq!(l.word("read", Tag::None, c).unwrap().0, "ɹˈid");
         assert_eq!(l.word("read", Tag::VerbParticiple, c).unwrap().0, "ɹˈɛd");
         assert_eq!(l.word("read", Tag::VerbPast, c).unwrap().0, "ɹˈɛd");
         assert_eq!(l.word("by", Tag::None, c).unwrap().0, "bI");
         assert_eq!(l.word("by", Tag::None, Ctx::default()).unwrap().0, "bˈI");
         assert_eq!(l.word("the", Tag::Det, c).unwrap().0, "ðə");
-        let v = Ctx { future_vowel: Some(true), future_to: false };
+        let v = Ctx {
+            future_vowel: Some(true),
+            future_to: false,
+        };
         assert_eq!(l.word("the", Tag::Det, v).unwrap().0, "ði");
         assert_eq!(l.word("to", Tag::None, v).unwrap().0, "tʊ");
         assert_eq!(l.word("to", Tag::None, c).unwrap().0, "tə");
         assert_eq!(l.word("to", Tag::None, Ctx::default()).unwrap().0, "tu");
         assert_eq!(l.word("a", Tag::Det, c).unwrap().0, "ɐ");
         assert_eq!(l.word("I", Tag::Pronoun, c).unwrap().0, "ˌI");
-        let to = Ctx { future_vowel: Some(false), future_to: true };
+        let to = Ctx {
+            future_vowel: Some(false),
+            future_to: true,
+        };
         assert_eq!(l.word("used", Tag::VerbPast, to).unwrap().0, "jˈust");
         assert_eq!(l.word("It", Tag::Pronoun, c).unwrap().0, "ˌɪt");
     }

@@ -180,7 +180,9 @@ struct Unit {
 const DIPHTHONGS: &str = "AIOQWYʤʧ";
 
 fn stress_weight(ps: &str) -> usize {
-    ps.chars().map(|c| if DIPHTHONGS.contains(c) { 2 } else { 1 }).sum()
+    ps.chars()
+        .map(|c| if DIPHTHONGS.contains(c) { 2 } else { 1 })
+        .sum()
 }
 
 fn worse(a: PhonemeSource, b: PhonemeSource) -> PhonemeSource {
@@ -236,9 +238,8 @@ const PERFECT: [&str; 15] = [
     "being", "is", "are", "be",
 ];
 const MODALS: [&str; 21] = [
-    "please",
-    "to", "will", "would", "can", "could", "should", "must", "may", "might", "shall", "do", "does",
-    "did", "don't", "doesn't", "didn't", "won't", "can't", "cannot", "let's",
+    "please", "to", "will", "would", "can", "could", "should", "must", "may", "might", "shall",
+    "do", "does", "did", "don't", "doesn't", "didn't", "won't", "can't", "cannot", "let's",
 ];
 const DETERMINERS: [&str; 13] = [
     "the", "a", "an", "my", "your", "his", "her", "its", "our", "their", "this", "these", "those",
@@ -310,7 +311,9 @@ impl EnglishG2p {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                let h = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                let h = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_default();
                 h.join(".cache").join("voxreel")
             });
         home.join("models").join("kokoro")
@@ -341,7 +344,9 @@ impl EnglishG2p {
     /// The phonemes of one word as the lexicon and rules give them
     /// (no normalisation, no fallback): `None` when the word is unknown.
     pub fn lookup(&self, word: &str) -> Option<String> {
-        self.lexicon.word(word, Tag::None, Ctx::default()).map(|f| f.0)
+        self.lexicon
+            .word(word, Tag::None, Ctx::default())
+            .map(|f| f.0)
     }
 
     /// The whole text as one phoneme string (no window limit), as misaki
@@ -367,7 +372,11 @@ impl EnglishG2p {
     }
 
     /// Like [`EnglishG2p::phonemize`] with another window size (at least 16 tokens).
-    pub fn phonemize_with_limit(&self, text: &str, max_tokens: usize) -> Result<Vec<PhonemizedChunk>> {
+    pub fn phonemize_with_limit(
+        &self,
+        text: &str,
+        max_tokens: usize,
+    ) -> Result<Vec<PhonemizedChunk>> {
         if max_tokens < 16 {
             return Err(Error::InvalidArgument {
                 name: "max_tokens".into(),
@@ -398,7 +407,17 @@ impl EnglishG2p {
         if parts.len() > 1 {
             found = parts
                 .iter()
-                .map(|p| self.lexicon.word(p, if tag == Tag::ProperNoun { tag } else { Tag::None }, ctx))
+                .map(|p| {
+                    self.lexicon.word(
+                        p,
+                        if tag == Tag::ProperNoun {
+                            tag
+                        } else {
+                            Tag::None
+                        },
+                        ctx,
+                    )
+                })
                 .collect();
             if found.iter().all(Option::is_some) {
                 let f: Vec<(String, PhonemeSource)> = found.into_iter().flatten().collect();
@@ -415,7 +434,10 @@ impl EnglishG2p {
             let f: Vec<(String, PhonemeSource)> = found
                 .into_iter()
                 .zip(&parts)
-                .map(|(f, p)| f.or_else(|| self.spell_ascii(p)).unwrap_or((String::new(), PhonemeSource::Unpronounced)))
+                .map(|(f, p)| {
+                    f.or_else(|| self.spell_ascii(p))
+                        .unwrap_or((String::new(), PhonemeSource::Unpronounced))
+                })
                 .collect();
             if f.iter().any(|x| !x.0.is_empty()) {
                 let (ps, src) = join_compound(&parts, f);
@@ -428,7 +450,9 @@ impl EnglishG2p {
 
     fn spell_ascii(&self, w: &str) -> Option<(String, PhonemeSource)> {
         let letters: String = w.chars().filter(|c| c.is_ascii_alphabetic()).collect();
-        self.lexicon.spell(&letters).map(|s| (s, PhonemeSource::Spelled))
+        self.lexicon
+            .spell(&letters)
+            .map(|s| (s, PhonemeSource::Spelled))
     }
 
     /// Normalises and pronounces `text`: one unit per word or punctuation mark.
@@ -441,12 +465,20 @@ impl EnglishG2p {
             return Err(nothing());
         }
         let chars: Vec<char> = text.chars().collect();
-        let letters: Vec<char> = chars.iter().copied().filter(|c| c.is_alphabetic()).collect();
+        let letters: Vec<char> = chars
+            .iter()
+            .copied()
+            .filter(|c| c.is_alphabetic())
+            .collect();
         let upper = letters.iter().filter(|c| c.is_uppercase()).count();
         let shouting = letters.len() >= 12 && upper * 10 >= letters.len() * 8;
         let literal_word = |s: &Seg| -> Option<String> {
             match s {
-                Seg::Word { words, literal: true, .. } if words.len() == 1 => Some(words[0].clone()),
+                Seg::Word {
+                    words,
+                    literal: true,
+                    ..
+                } if words.len() == 1 => Some(words[0].clone()),
                 _ => None,
             }
         };
@@ -470,12 +502,21 @@ impl EnglishG2p {
                         brk,
                     });
                 }
-                Seg::Word { start, end, words, literal } => {
+                Seg::Word {
+                    start,
+                    end,
+                    words,
+                    literal,
+                } => {
                     let mut parts: Vec<String> = Vec::with_capacity(words.len());
                     let mut source = PhonemeSource::Gold;
                     for (wi, w) in words.iter().enumerate().rev() {
                         let tag = if *literal {
-                            let prev = if i > 0 { literal_word(&segs[i - 1]) } else { None };
+                            let prev = if i > 0 {
+                                literal_word(&segs[i - 1])
+                            } else {
+                                None
+                            };
                             let next = segs.get(i + 1).and_then(|s| match s {
                                 Seg::Word { words, .. } => words.first().cloned(),
                                 _ => None,
@@ -515,7 +556,9 @@ impl EnglishG2p {
         units.reverse();
         for k in 1..units.len() {
             let (a, b) = (&units[k - 1], &units[k]);
-            let gap_space = chars[a.end.min(b.start)..b.start].iter().any(|c| c.is_whitespace());
+            let gap_space = chars[a.end.min(b.start)..b.start]
+                .iter()
+                .any(|c| c.is_whitespace());
             let both_words = a.word.is_some() && b.word.is_some();
             units[k].space_before = gap_space || both_words;
         }
@@ -537,14 +580,16 @@ impl EnglishG2p {
         let mut s = 0;
         for i in 0..units.len() {
             let ends = units[i].brk == Break::Sentence
-                && !units
-                    .get(i + 1)
-                    .is_some_and(|n| n.word.is_none() && (n.ps == "”" || n.ps == ")" || n.brk == Break::Sentence));
+                && !units.get(i + 1).is_some_and(|n| {
+                    n.word.is_none() && (n.ps == "”" || n.ps == ")" || n.brk == Break::Sentence)
+                });
             let closes_after_sentence = units[i].word.is_none()
                 && (units[i].ps == "”" || units[i].ps == ")")
                 && i > 0
                 && units[i - 1].brk == Break::Sentence
-                && !units.get(i + 1).is_some_and(|n| n.word.is_none() && (n.ps == "”" || n.ps == ")"));
+                && !units
+                    .get(i + 1)
+                    .is_some_and(|n| n.word.is_none() && (n.ps == "”" || n.ps == ")"));
             if ends || closes_after_sentence || i + 1 == units.len() {
                 sentences.push(s..i + 1);
                 s = i + 1;
@@ -580,14 +625,21 @@ impl EnglishG2p {
         let mut cur: Vec<usize> = Vec::new();
         let mut cur_cost = 0;
         for p in pieces {
-            let first_cost: usize = p.clone().map(|i| cost(&units[i], i == p.start && cur.is_empty())).sum();
+            let first_cost: usize = p
+                .clone()
+                .map(|i| cost(&units[i], i == p.start && cur.is_empty()))
+                .sum();
             let joined_cost: usize = p.clone().map(|i| cost(&units[i], false)).sum();
             if !cur.is_empty() && cur_cost + joined_cost > max {
                 chunks.push(self.build_chunk(units, &cur, max));
                 cur.clear();
                 cur_cost = 0;
             }
-            cur_cost += if cur.is_empty() { first_cost } else { joined_cost };
+            cur_cost += if cur.is_empty() {
+                first_cost
+            } else {
+                joined_cost
+            };
             cur.extend(p);
         }
         if !cur.is_empty() {

@@ -31,10 +31,19 @@ pub(crate) enum Seg {
     },
 }
 
-
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 fn month_index(w: &str) -> Option<usize> {
@@ -112,8 +121,10 @@ fn abbreviation(w: &str, next: Option<&str>, prev: Option<&str>) -> Option<Vec<&
 /// Whether an abbreviation's period may also end the sentence.
 fn can_end_sentence(w: &str) -> bool {
     let lw = w.to_lowercase();
-    matches!(lw.as_str(), "etc." | "inc." | "ltd." | "co." | "corp." | "a.m." | "p.m.")
-        || is_dotted_acronym(w)
+    matches!(
+        lw.as_str(),
+        "etc." | "inc." | "ltd." | "co." | "corp." | "a.m." | "p.m."
+    ) || is_dotted_acronym(w)
 }
 
 /// `U.S.A.`, `U.K.`: letters (one or two) separated by periods.
@@ -170,7 +181,8 @@ fn split_chunk(chars: &[char], start: usize, end: usize) -> Chunk {
         let c = chars[s];
         let next = chars.get(s + 1).copied().filter(|_| s + 1 < end);
         let keep = (c == '\'' || c == '‘' || c == '’') && next.is_some_and(|n| n.is_ascii_digit());
-        let dash_run = (c == '-' || c == '—' || c == '–') && !next.is_some_and(|n| n.is_ascii_digit());
+        let dash_run =
+            (c == '-' || c == '—' || c == '–') && !next.is_some_and(|n| n.is_ascii_digit());
         if (OPENERS.contains(c) && !keep) || dash_run {
             lead.push(s);
             s += 1;
@@ -220,7 +232,10 @@ pub(crate) fn segments(text: &str) -> Vec<Seg> {
         }
         raw.push((s, i));
     }
-    let mut chunks: Vec<Chunk> = raw.iter().map(|&(s, e)| split_chunk(&chars, s, e)).collect();
+    let mut chunks: Vec<Chunk> = raw
+        .iter()
+        .map(|&(s, e)| split_chunk(&chars, s, e))
+        .collect();
     let core_str = |c: &Chunk| -> String { chars[c.core.0..c.core.1].iter().collect() };
 
     // Abbreviations and dotted acronyms take their period back from the trailing punctuation.
@@ -232,8 +247,12 @@ pub(crate) fn segments(text: &str) -> Vec<Seg> {
             continue;
         }
         let with_dot: String = core_str(c) + ".";
-        let next = chunks.get(k + 1).map(|n| core_str(n));
-        let prev = if k > 0 { Some(core_str(&chunks[k - 1])) } else { None };
+        let next = chunks.get(k + 1).map(core_str);
+        let prev = if k > 0 {
+            Some(core_str(&chunks[k - 1]))
+        } else {
+            None
+        };
         let known = abbreviation(&with_dot, next.as_deref(), prev.as_deref()).is_some()
             || is_dotted_acronym(&with_dot)
             || (with_dot.to_lowercase() == "a.m." || with_dot.to_lowercase() == "p.m.");
@@ -252,7 +271,7 @@ pub(crate) fn segments(text: &str) -> Vec<Seg> {
         }
     }
 
-    let cores: Vec<String> = chunks.iter().map(|c| core_str(c)).collect();
+    let cores: Vec<String> = chunks.iter().map(core_str).collect();
     let mut out: Vec<Seg> = Vec::new();
     let mut quote_open = false;
     let push_punct = |out: &mut Vec<Seg>, idx: usize, quote_open: &mut bool, leading: bool| {
@@ -296,7 +315,11 @@ pub(crate) fn segments(text: &str) -> Vec<Seg> {
         }
         let (s, e) = c.core;
         if s < e {
-            let prev = if k > 0 { Some(cores[k - 1].as_str()) } else { None };
+            let prev = if k > 0 {
+                Some(cores[k - 1].as_str())
+            } else {
+                None
+            };
             let next = cores.get(k + 1).map(String::as_str);
             core_segments(&chars, s, e, prev, next, &mut out);
             if also_end[k] {
@@ -315,7 +338,14 @@ pub(crate) fn segments(text: &str) -> Vec<Seg> {
 }
 
 /// Splits a core at dashes, slashes and ellipses inside it and reads each part.
-fn core_segments(chars: &[char], s: usize, e: usize, prev: Option<&str>, next: Option<&str>, out: &mut Vec<Seg>) {
+fn core_segments(
+    chars: &[char],
+    s: usize,
+    e: usize,
+    prev: Option<&str>,
+    next: Option<&str>,
+    out: &mut Vec<Seg>,
+) {
     let text: String = chars[s..e].iter().collect();
     let slash_date = is_slash_date(&text);
     let mut part_start = s;
@@ -327,9 +357,20 @@ fn core_segments(chars: &[char], s: usize, e: usize, prev: Option<&str>, next: O
         let ell = c == '…' || (c == '.' && i + 2 < e && chars[i + 1] == '.' && chars[i + 2] == '.');
         let slash = c == '/' && !slash_date;
         if dash || ell || slash {
-            parts.push((part_start, i, if dash { Some("—") } else if ell { Some("…") } else { None }));
+            parts.push((
+                part_start,
+                i,
+                if dash {
+                    Some("—")
+                } else if ell {
+                    Some("…")
+                } else {
+                    None
+                },
+            ));
             let mut j = i + 1;
-            while j < e && (chars[j] == '-' || chars[j] == '.' || chars[j] == '—') && (dash || ell) {
+            while j < e && (chars[j] == '-' || chars[j] == '.' || chars[j] == '—') && (dash || ell)
+            {
                 j += 1;
             }
             i = j;
@@ -369,7 +410,8 @@ fn core_segments(chars: &[char], s: usize, e: usize, prev: Option<&str>, next: O
 fn is_slash_date(t: &str) -> bool {
     let p: Vec<&str> = t.split('/').collect();
     (p.len() == 2 || p.len() == 3)
-        && p.iter().all(|x| !x.is_empty() && x.len() <= 4 && x.chars().all(|c| c.is_ascii_digit()))
+        && p.iter()
+            .all(|x| !x.is_empty() && x.len() <= 4 && x.chars().all(|c| c.is_ascii_digit()))
         && p[0].len() <= 2
         && p[1].len() <= 2
 }
@@ -389,7 +431,10 @@ fn read_part(p: &str, prev: Option<&str>, next: Option<&str>) -> Option<(Vec<Str
             return Some((exp.into_iter().map(String::from).collect(), false));
         }
     }
-    let prev_numeric = prev.is_some_and(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()) || w.ends_with(|c: char| c.is_ascii_digit()));
+    let prev_numeric = prev.is_some_and(|w| {
+        w.chars().next().is_some_and(|c| c.is_ascii_digit())
+            || w.ends_with(|c: char| c.is_ascii_digit())
+    });
     if is_ampm(p) && prev_numeric {
         return Some((vec![ampm_letters(p)], false));
     }
@@ -504,12 +549,20 @@ fn money(sym: char, amount: &str) -> Option<Vec<String>> {
         Some((i, f)) => (i, Some(f)),
         None => (amount, None),
     };
-    let int_d = if int.is_empty() { "0".to_string() } else { integer_digits(int)? };
+    let int_d = if int.is_empty() {
+        "0".to_string()
+    } else {
+        integer_digits(int)?
+    };
     let n: u64 = int_d.parse().ok()?;
     let mut w = Vec::new();
     match frac {
         Some(f) if all_digits(f) && f.len() <= 2 => {
-            let cents: u64 = if f.len() == 1 { f.parse::<u64>().ok()? * 10 } else { f.parse().ok()? };
+            let cents: u64 = if f.len() == 1 {
+                f.parse::<u64>().ok()? * 10
+            } else {
+                f.parse().ok()?
+            };
             if n > 0 || cents == 0 {
                 w.extend(int_words(&int_d));
                 w.push(if n == 1 { unit } else { units }.into());
@@ -523,7 +576,11 @@ fn money(sym: char, amount: &str) -> Option<Vec<String>> {
             }
         }
         Some(f) => {
-            w.extend(plain_number(&format!("{int_d}.{f}"), NumCtx::default(), false)?);
+            w.extend(plain_number(
+                &format!("{int_d}.{f}"),
+                NumCtx::default(),
+                false,
+            )?);
             w.push(units.into());
         }
         None => {
@@ -605,7 +662,9 @@ fn date(month: u64, day: u64, yr: Option<&str>) -> Option<Vec<String>> {
 fn capitalize_month(i: usize) -> String {
     let m = MONTHS[i];
     let mut c = m.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Reads a part that contains digits; `None` when no number pattern fits.
@@ -638,7 +697,12 @@ fn read_number(p: &str, ctx: NumCtx) -> Option<Vec<String>> {
     }
     // Dates: 2024-03-15, 3/15/2024, 3/15.
     let dash: Vec<&str> = p.split('-').collect();
-    if dash.len() == 3 && dash[0].len() == 4 && dash[1].len() == 2 && dash[2].len() == 2 && dash.iter().all(|x| all_digits(x)) {
+    if dash.len() == 3
+        && dash[0].len() == 4
+        && dash[1].len() == 2
+        && dash[2].len() == 2
+        && dash.iter().all(|x| all_digits(x))
+    {
         return date(dash[1].parse().ok()?, dash[2].parse().ok()?, Some(dash[0]));
     }
     if is_slash_date(p) {
@@ -652,7 +716,11 @@ fn read_number(p: &str, ctx: NumCtx) -> Option<Vec<String>> {
         return if a > 12 { date(b, a, y) } else { date(a, b, y) };
     }
     // Ranges: 10-20, 1990-1995.
-    if dash.len() == 2 && !dash[0].is_empty() && !dash[1].is_empty() && dash.iter().all(|x| integer_digits(x).is_some()) {
+    if dash.len() == 2
+        && !dash[0].is_empty()
+        && !dash[1].is_empty()
+        && dash.iter().all(|x| integer_digits(x).is_some())
+    {
         let mut w = read_number(dash[0], NumCtx::default())?;
         w.push("to".into());
         w.extend(read_number(dash[1], NumCtx::default())?);
@@ -743,16 +811,20 @@ mod tests {
         segments(text)
             .into_iter()
             .filter_map(|s| match s {
-                Seg::Word { start, end, words, .. } => {
-                    Some((chars[start..end].iter().collect(), words.join(" ")))
-                }
+                Seg::Word {
+                    start, end, words, ..
+                } => Some((chars[start..end].iter().collect(), words.join(" "))),
                 _ => None,
             })
             .collect()
     }
 
     fn said(text: &str) -> String {
-        spoken(text).into_iter().map(|(_, w)| w).collect::<Vec<_>>().join(" | ")
+        spoken(text)
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     fn puncts(text: &str) -> String {
@@ -769,7 +841,10 @@ mod tests {
     fn cardinals_decimals_negative() {
         assert_eq!(said("42"), "forty two");
         assert_eq!(said("1,234"), "one thousand two hundred thirty four");
-        assert_eq!(said("1,234,567"), "one million two hundred thirty four thousand five hundred sixty seven");
+        assert_eq!(
+            said("1,234,567"),
+            "one million two hundred thirty four thousand five hundred sixty seven"
+        );
         assert_eq!(said("3.14"), "three point one four");
         assert_eq!(said("0.5"), "zero point five");
         assert_eq!(said(".5"), "point five");
@@ -865,6 +940,9 @@ mod tests {
             last = b;
         }
         let words: Vec<String> = spoken(t).into_iter().map(|(o, _)| o).collect();
-        assert_eq!(words, ["On", "3/15/2024", "Dr.", "Lee", "paid", "$4.50", "50%"]);
+        assert_eq!(
+            words,
+            ["On", "3/15/2024", "Dr.", "Lee", "paid", "$4.50", "50%"]
+        );
     }
 }

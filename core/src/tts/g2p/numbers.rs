@@ -1,9 +1,28 @@
 //! Numbers as English words, the way misaki reads them through `num2words`
 //! (no "and" inside numbers, hyphenated tens split into two words).
+// `%` rather than `is_multiple_of` (Rust 1.87) for older toolchains.
+#![allow(unknown_lints, clippy::manual_is_multiple_of)]
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
     "nineteen",
 ];
 const TENS: [&str; 10] = [
@@ -23,7 +42,7 @@ fn below_1000(n: u64, out: &mut Vec<String>) {
     }
     if r >= 20 {
         out.push(TENS[(r / 10) as usize].into());
-        if r % 10 > 0 {
+        if r % 10 != 0 {
             out.push(ONES[(r % 10) as usize].into());
         }
     } else if r > 0 || h == 0 {

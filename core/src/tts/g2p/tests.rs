@@ -38,7 +38,10 @@ fn sentence_with_context_rules() {
 #[test]
 fn numbers_and_money_through_lexicon() {
     let g = g2p();
-    assert_eq!(g.phonemes("It costs $4.50.").unwrap(), "ˌɪt kˈɔsts fˈɔɹ dˈɑləɹz ænd fˈɪfti sˈɛnts.");
+    assert_eq!(
+        g.phonemes("It costs $4.50.").unwrap(),
+        "ˌɪt kˈɔsts fˈɔɹ dˈɑləɹz ænd fˈɪfti sˈɛnts."
+    );
     assert_eq!(g.phonemes("1999").unwrap(), "nˌIntˈin nˈIndi nˈIn");
     assert_eq!(g.phonemes("3.1").unwrap(), "θɹˈi pYnt wˈʌn");
     assert_eq!(g.phonemes("-7").unwrap(), "mˈInəs sˈɛvən");
@@ -68,7 +71,11 @@ fn words_map_to_original_text_and_tokens() {
     assert_eq!(chunks.len(), 1);
     let c = &chunks[0];
     let chars: Vec<char> = text.chars().collect();
-    let originals: Vec<String> = c.words.iter().map(|w| chars[w.char_start..w.char_end].iter().collect()).collect();
+    let originals: Vec<String> = c
+        .words
+        .iter()
+        .map(|w| chars[w.char_start..w.char_end].iter().collect())
+        .collect();
     assert_eq!(originals, ["Hello", "world", "It", "costs", "$4.50"]);
     let (ids, unk) = g.vocab.encode(&c.phonemes);
     assert_eq!(ids, c.tokens);
@@ -80,7 +87,10 @@ fn words_map_to_original_text_and_tokens() {
         assert_eq!(sub, w.phonemes);
     }
     assert_eq!(c.words[4].phonemes, "fˈɔɹ dˈɑləɹz ænd fˈɪfti sˈɛnts");
-    assert!(c.words.windows(2).all(|p| p[0].token_end <= p[1].token_start && p[0].char_end <= p[1].char_start));
+    assert!(c
+        .words
+        .windows(2)
+        .all(|p| p[0].token_end <= p[1].token_start && p[0].char_end <= p[1].char_start));
 }
 
 #[test]
@@ -125,7 +135,9 @@ fn long_input_is_split_into_windows() {
     // No punctuation at all: cut between words.
     let words = "cat ".repeat(50);
     let chunks = g.phonemize_with_limit(&words, 20).unwrap();
-    assert!(chunks.iter().all(|c| c.tokens.len() <= 20 && !c.words.is_empty()));
+    assert!(chunks
+        .iter()
+        .all(|c| c.tokens.len() <= 20 && !c.words.is_empty()));
     assert_eq!(chunks.iter().map(|c| c.words.len()).sum::<usize>(), 50);
 }
 
@@ -138,8 +150,17 @@ fn bad_input_is_a_typed_error() {
             other => panic!("{t:?}: {other:?}"),
         }
     }
-    assert!(matches!(g.phonemize_with_limit("hello", 3), Err(Error::InvalidArgument { .. })));
-    assert_eq!(Error::NothingToSpeak { text: String::new() }.kind(), crate::ErrorKind::BadInput);
+    assert!(matches!(
+        g.phonemize_with_limit("hello", 3),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert_eq!(
+        Error::NothingToSpeak {
+            text: String::new()
+        }
+        .kind(),
+        crate::ErrorKind::BadInput
+    );
 }
 
 #[test]

@@ -29,7 +29,8 @@ impl Vocab {
 
     /// Parses the JSON text of `vocab.json`.
     pub fn from_json(text: &str) -> std::result::Result<Vocab, String> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let map = v
             .get("vocab")
             .unwrap_or(&v)
@@ -41,7 +42,9 @@ impl Vocab {
             let (Some(c), None) = (cs.next(), cs.next()) else {
                 return Err(format!("symbol {k:?} is not one character"));
             };
-            let id = id.as_i64().ok_or_else(|| format!("id of {k:?} is not an integer"))?;
+            let id = id
+                .as_i64()
+                .ok_or_else(|| format!("id of {k:?} is not an integer"))?;
             if id <= 0 {
                 return Err(format!("id of {k:?} is {id}; 0 is the padding token"));
             }
