@@ -444,7 +444,22 @@ fn read_part(p: &str, prev: Option<&str>, next: Option<&str>) -> Option<(Vec<Str
                 || next.is_some_and(|w| month_index(w.trim_end_matches(',')).is_some()),
             ampm_next: next.is_some_and(is_ampm),
         };
-        return Some((read_number(p, ctx).unwrap_or_else(|| read_mixed(p)), false));
+        if let Some(w) = read_number(p, ctx) {
+            return Some((w, false));
+        }
+        // Hyphenated mixes (`2nd-best`, `COVID-19`): each part on its own.
+        if p.contains('-') && !p.starts_with('-') {
+            let mut w = Vec::new();
+            for part in p.split('-').filter(|x| !x.is_empty()) {
+                match read_number(part, NumCtx::default()) {
+                    Some(n) => w.extend(n),
+                    None if part.chars().any(|c| c.is_ascii_digit()) => w.extend(read_mixed(part)),
+                    None => w.push(part.to_string()),
+                }
+            }
+            return Some((w, false));
+        }
+        return Some((read_mixed(p), false));
     }
     if p.chars().any(char::is_alphabetic) {
         return Some((vec![p.to_string()], true));
@@ -880,6 +895,8 @@ mod tests {
         assert_eq!(said("3:00 p.m."), "three | P.M.");
         assert_eq!(said("9:05"), "nine oh five");
         assert_eq!(said("10am"), "ten A.M.");
+        assert_eq!(said("2nd-best"), "second best");
+        assert_eq!(said("COVID-19"), "COVID nineteen");
     }
 
     #[test]
