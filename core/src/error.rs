@@ -205,6 +205,20 @@ pub enum Error {
     /// The caller cancelled the job.
     #[error("cancelled")]
     Cancelled,
+    /// A text has nothing that can be read aloud (empty, or only punctuation, symbols or emoji).
+    #[error("nothing to speak in {text:?}: no words, only punctuation, symbols or emoji")]
+    NothingToSpeak {
+        /// The text (its first 60 characters).
+        text: String,
+    },
+    /// An installed model or data file (lexicon, vocabulary) is malformed.
+    #[error("model file {path} is malformed ({reason}); install it again")]
+    InvalidModelFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -227,8 +241,11 @@ impl Error {
             | Error::Video { .. }
             | Error::InvalidProfile { .. }
             | Error::InvalidArgument { .. }
-            | Error::ModelMismatch { .. } => ErrorKind::BadInput,
-            Error::MissingDependency { .. } => ErrorKind::MissingDependency,
+            | Error::ModelMismatch { .. }
+            | Error::NothingToSpeak { .. } => ErrorKind::BadInput,
+            Error::MissingDependency { .. } | Error::InvalidModelFile { .. } => {
+                ErrorKind::MissingDependency
+            }
             Error::Cancelled => ErrorKind::Cancelled,
             Error::Io { .. }
             | Error::Synthesis { .. }
@@ -263,6 +280,8 @@ impl Error {
             Error::ModelMismatch { .. } => "model_mismatch",
             Error::Model { .. } => "model",
             Error::Cancelled => "cancelled",
+            Error::NothingToSpeak { .. } => "nothing_to_speak",
+            Error::InvalidModelFile { .. } => "invalid_model_file",
         }
     }
 
