@@ -197,6 +197,22 @@ pub enum Error {
     /// The caller cancelled the job.
     #[error("cancelled")]
     Cancelled,
+    /// A Kokoro voice (style table) has the wrong shape; voices are f32 `[510, 256]`.
+    #[error("voice {voice} has shape {found}, expected f32 [510, 256]")]
+    VoiceShape {
+        /// The voice name.
+        voice: String,
+        /// What was found (dtype and shape, or size in bytes).
+        found: String,
+    },
+    /// A phoneme sequence is empty or longer than the model takes in one call.
+    #[error("{count} phoneme tokens; the model takes 1 to {max} per call")]
+    TooManyTokens {
+        /// Tokens given.
+        count: usize,
+        /// Most tokens per call.
+        max: usize,
+    },
 }
 
 impl Error {
@@ -218,7 +234,9 @@ impl Error {
             | Error::Image { .. }
             | Error::InvalidProfile { .. }
             | Error::InvalidArgument { .. }
-            | Error::ModelMismatch { .. } => ErrorKind::BadInput,
+            | Error::ModelMismatch { .. }
+            | Error::VoiceShape { .. }
+            | Error::TooManyTokens { .. } => ErrorKind::BadInput,
             Error::MissingDependency { .. } => ErrorKind::MissingDependency,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::Io { .. }
@@ -253,6 +271,8 @@ impl Error {
             Error::ModelMismatch { .. } => "model_mismatch",
             Error::Model { .. } => "model",
             Error::Cancelled => "cancelled",
+            Error::VoiceShape { .. } => "voice_shape",
+            Error::TooManyTokens { .. } => "too_many_tokens",
         }
     }
 

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "espeak")]
 pub mod espeak;
+pub mod kokoro;
 pub mod narrate;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,156 @@
+//! Parity of voxreel's Kokoro engine with onnxruntime running the int8 ONNX export.
+//!
+//! Reference data (`tests/data/kokoro/`, made by `scripts/kokoro-reference.py`): token ids,
+//! per-token durations, F0 / energy curves and 16-bit audio for 8 English sentences in the
+//! `af_heart` voice. The model itself is not in git: these tests skip (with a message) when
+//! `$VOXREEL_HOME/models/kokoro` has not been installed by `scripts/fetch-kokoro.sh`.
+
+use std::path::{Path, PathBuf};
+
+use voxreel::tts::kokoro::{KokoroModel, Synthesis, SAMPLE_RATE};
+use voxreel::voice::mel::{MelConfig, MelSpectrogram};
+use voxreel::voice::VoiceEncoder;
+use voxreel::{Audio, Device};
+
+struct Case {
+    text: String,
+    tokens: Vec<u32>,
+    style_row: usize,
+    voice: String,
+    durations: Vec<u32>,
+    f0: Vec<f32>,
+    audio: Vec<f32>,
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/kokoro")
+}
+
+fn load_cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(data_dir().join("cases.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let nums = |k: &str| -> Vec<f64> {
+                c[k].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+            };
+            let mut r = hound::WavReader::open(data_dir().join(c["wav"].as_str().unwrap())).unwrap();
+            let audio = r
+                .samples::<i16>()
+                .map(|s| s.unwrap() as f32 / 32767.0)
+                .collect();
+            Case {
+                text: c["text"].as_str().unwrap().into(),
+                tokens: nums("tokens").iter().map(|&x| x as u32).collect(),
+                style_row: c["style_row"].as_u64().unwrap() as usize,
+                voice: c["voice"].as_str().unwrap().into(),
+                durations: nums("durations").iter().map(|&x| x as u32).collect(),
+                f0: nums("f0").iter().map(|&x| x as f32).collect(),
+                audio,
+            }
+        })
+        .collect()
+}
+
+fn model() -> Option<KokoroModel> {
+    let dir = KokoroModel::default_dir();
+    if !KokoroModel::is_installed(&dir) {
+        eprintln!(
+            "SKIPPED: Kokoro is not installed in {} (run scripts/fetch-kokoro.sh)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(KokoroModel::load(&dir, &Device::Cpu).expect("load Kokoro"))
+}
+
+/// Mean absolute difference of two log-mel spectrograms (80 bands, dB, floored 80 dB below
+/// the reference's peak), over the frames both have.
+fn log_mel_distance(a: &[f32], b: &[f32]) -> f64 {
+    let mel = MelSpectrogram::new(MelConfig {
+        sample_rate: SAMPLE_RATE,
+        n_fft: 1024,
+        hop: 256,
+        n_mels: 80,
+        fmin: 0.0,
+        fmax: None,
+    });
+    let (ma, mb) = (mel.compute(a), mel.compute(b));
+    let db = |x: f32| 10.0 * (x as f64).max(1e-12).log10();
+    let peak = mb.iter().map(|&x| db(x)).fold(f64::MIN, f64::max);
+    let floor = peak - 80.0;
+    let n = ma.len().min(mb.len());
+    let sum: f64 = ma[..n]
+        .iter()
+        .zip(&mb[..n])
+        .map(|(&x, &y)| (db(x).max(floor) - db(y).max(floor)).abs())
+        .sum();
+    sum / n as f64
+}
+
+fn synth(m: &KokoroModel, c: &Case) -> Synthesis {
+    let style = m.voices().style(&c.voice, c.style_row).unwrap().to_vec();
+    m.synthesize_tokens(&c.tokens, &style, 1.0).unwrap()
+}
+
+#[test]
+fn kokoro_matches_onnxruntime() {
+    let Some(m) = model() else { return };
+    let enc = VoiceEncoder::load(&Device::Cpu).unwrap();
+    let cases = load_cases();
+    assert!(cases.len() >= 8);
+    let (mut equal, mut total, mut max_diff) = (0usize, 0usize, 0u32);
+    let (mut worst_len, mut mel_sum, mut min_cos) = (0f64, 0f64, 1f32);
+    for (i, c) in cases.iter().enumerate() {
+        let out = synth(&m, c);
+        if let Ok(dir) = std::env::var("KOKORO_DUMP") {
+            let a = Audio::new(out.audio.clone(), SAMPLE_RATE);
+            voxreel::audio::write_wav(&Path::new(&dir).join(format!("ours-{i:02}.wav")), &a).unwrap();
+            std::fs::write(
+                Path::new(&dir).join(format!("ours-{i:02}.json")),
+                serde_json::json!({"durations": out.durations, "f0": out.f0, "energy": out.energy}).to_string(),
+            )
+            .unwrap();
+        }
+        assert_eq!(out.durations.len(), c.durations.len());
+        for (a, b) in out.durations.iter().zip(&c.durations) {
+            total += 1;
+            if a == b {
+                equal += 1;
+            }
+            max_diff = max_diff.max(a.abs_diff(*b));
+        }
+        let len_rel = (out.audio.len() as f64 / c.audio.len() as f64 - 1.0).abs();
+        worst_len = worst_len.max(len_rel);
+        let mel = log_mel_distance(&out.audio, &c.audio);
+        mel_sum += mel;
+        let ea = enc.embed(&Audio::new(out.audio.clone(), SAMPLE_RATE)).unwrap();
+        let eb = enc.embed(&Audio::new(c.audio.clone(), SAMPLE_RATE)).unwrap();
+        let cos = ea.similarity(&eb).unwrap();
+        min_cos = min_cos.min(cos);
+        let n = out.f0.len().min(c.f0.len());
+        let f0_err: f32 = out.f0[..n].iter().zip(&c.f0[..n]).map(|(a, b)| (a - b).abs()).sum::<f32>() / n as f32;
+        eprintln!(
+            "case {i} {:?}: durations {}/{} equal, length {:+.2} %, log-mel {mel:.2} dB, GE2E {cos:.4}, F0 mean |Δ| {f0_err:.2} Hz",
+            c.text,
+            out.durations.iter().zip(&c.durations).filter(|(a, b)| a == b).count(),
+            c.durations.len(),
+            100.0 * (out.audio.len() as f64 / c.audio.len() as f64 - 1.0),
+        );
+    }
+    let eq_pct = 100.0 * equal as f64 / total as f64;
+    let mel_mean = mel_sum / cases.len() as f64;
+    eprintln!(
+        "TOTAL: durations equal {eq_pct:.1} % ({equal}/{total}), max diff {max_diff} frame(s); \
+         worst length diff {:.2} %; mean log-mel diff {mel_mean:.2} dB; min GE2E cosine {min_cos:.4}",
+        100.0 * worst_len
+    );
+    assert!(eq_pct >= 98.0, "durations equal {eq_pct:.1} %");
+    assert!(max_diff <= 1, "a duration is off by {max_diff} frames");
+    assert!(worst_len <= 0.02, "length differs by {:.2} %", 100.0 * worst_len);
+    assert!(mel_mean <= 3.0, "log-mel difference {mel_mean:.2} dB");
+    assert!(min_cos >= 0.97, "GE2E cosine {min_cos:.4}");
+}
