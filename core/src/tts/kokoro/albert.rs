@@ -4,7 +4,9 @@
 //! `encoder.albert_layer_groups.0.albert_layers.0.*`).
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
+
+use super::nn::QLinear;
 
 /// Shape of the ALBERT encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub struct AlbertConfig {
     pub num_layers: usize,
     /// Longest input (positions).
     pub max_positions: usize,
+    /// Simulate onnxruntime's int8 activation quantisation (see [`super::nn::fake_quant`]).
+    pub int8_activations: bool,
 }
 
 impl Default for AlbertConfig {
@@ -36,6 +40,7 @@ impl Default for AlbertConfig {
             intermediate_size: 2048,
             num_layers: 12,
             max_positions: 512,
+            int8_activations: true,
         }
     }
 }
@@ -47,14 +52,14 @@ pub struct Albert {
     position: Embedding,
     token_type: Tensor,
     emb_norm: LayerNorm,
-    mapping_in: Linear,
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    dense: Linear,
+    mapping_in: QLinear,
+    query: QLinear,
+    key: QLinear,
+    value: QLinear,
+    dense: QLinear,
     attn_norm: LayerNorm,
-    ffn: Linear,
-    ffn_output: Linear,
+    ffn: QLinear,
+    ffn_output: QLinear,
     full_norm: LayerNorm,
     cfg: AlbertConfig,
 }
@@ -66,6 +71,7 @@ impl Albert {
         let l = vb.pp("encoder.albert_layer_groups.0.albert_layers.0");
         let a = l.pp("attention");
         let h = cfg.hidden_size;
+        let q8 = cfg.int8_activations;
         let ln = |vb: VarBuilder, n: usize| candle_nn::layer_norm(n, 1e-12, vb);
         Ok(Albert {
             word: candle_nn::embedding(cfg.vocab_size, cfg.embedding_size, e.pp("word_embeddings"))?,
@@ -78,18 +84,19 @@ impl Albert {
                 .get((2, cfg.embedding_size), "token_type_embeddings.weight")?
                 .narrow(0, 0, 1)?,
             emb_norm: ln(e.pp("LayerNorm"), cfg.embedding_size)?,
-            mapping_in: candle_nn::linear(
+            mapping_in: QLinear::load(
+                vb.pp("encoder.embedding_hidden_mapping_in"),
                 cfg.embedding_size,
                 h,
-                vb.pp("encoder.embedding_hidden_mapping_in"),
+                q8,
             )?,
-            query: candle_nn::linear(h, h, a.pp("query"))?,
-            key: candle_nn::linear(h, h, a.pp("key"))?,
-            value: candle_nn::linear(h, h, a.pp("value"))?,
-            dense: candle_nn::linear(h, h, a.pp("dense"))?,
+            query: QLinear::load(a.pp("query"), h, h, q8)?,
+            key: QLinear::load(a.pp("key"), h, h, q8)?,
+            value: QLinear::load(a.pp("value"), h, h, q8)?,
+            dense: QLinear::load(a.pp("dense"), h, h, q8)?,
             attn_norm: ln(a.pp("LayerNorm"), h)?,
-            ffn: candle_nn::linear(h, cfg.intermediate_size, l.pp("ffn"))?,
-            ffn_output: candle_nn::linear(cfg.intermediate_size, h, l.pp("ffn_output"))?,
+            ffn: QLinear::load(l.pp("ffn"), h, cfg.intermediate_size, q8)?,
+            ffn_output: QLinear::load(l.pp("ffn_output"), cfg.intermediate_size, h, q8)?,
             full_norm: ln(l.pp("full_layer_layer_norm"), h)?,
             cfg,
         })
@@ -103,6 +110,7 @@ impl Albert {
             .broadcast_add(&self.token_type)?;
         let x = self.emb_norm.forward(&x)?;
         let mut x = self.mapping_in.forward(&x)?;
+
         let nh = self.cfg.num_heads;
         let hd = self.cfg.hidden_size / nh;
         let scale = 1.0 / (hd as f64).sqrt();
@@ -124,6 +132,7 @@ impl Albert {
             let f = self.ffn.forward(&a)?.gelu()?; // gelu_new (tanh approximation)
             let f = self.ffn_output.forward(&f)?;
             x = self.full_norm.forward(&(f + a)?)?;
+
         }
         Ok(x)
     }

@@ -37,6 +37,8 @@ pub struct DecoderConfig {
     /// and starts every harmonic at phase 0; `Some(seed)` adds PyTorch Kokoro's Gaussian
     /// noise (σ 0.003 voiced, 0.033 unvoiced) and random initial phases from `seed`.
     pub noise_seed: Option<u64>,
+    /// Simulate onnxruntime's int8 activation quantisation (see [`super::nn::fake_quant`]).
+    pub int8_activations: bool,
 }
 
 impl Default for DecoderConfig {
@@ -55,6 +57,7 @@ impl Default for DecoderConfig {
             sample_rate: 24_000,
             harmonics: 8,
             noise_seed: None,
+            int8_activations: true,
         }
     }
 }
@@ -78,13 +81,15 @@ pub struct AdaInResBlock1 {
 }
 
 impl AdaInResBlock1 {
-    /// Loads `convs1.*`, `convs2.*`, `adain1.*`, `adain2.*`, `alpha1.*`, `alpha2.*`.
+    /// Loads `convs1.*`, `convs2.*`, `adain1.*`, `adain2.*`, `alpha1.*`, `alpha2.*`;
+    /// `int8` as in [`super::nn::fake_quant`].
     pub fn load(
         vb: VarBuilder,
         channels: usize,
         kernel: usize,
         dilation: [usize; 3],
         style_dim: usize,
+        int8: bool,
     ) -> Result<Self> {
         let mut b = AdaInResBlock1 {
             convs1: vec![],
@@ -96,10 +101,10 @@ impl AdaInResBlock1 {
         };
         for (i, d) in dilation.iter().enumerate() {
             let pad = |d: usize| (kernel * d - d) / 2;
-            b.convs1.push(Conv1d::load(vb.pp(format!("convs1.{i}")), channels, channels, kernel, pad(*d), 1, *d, true)?);
-            b.convs2.push(Conv1d::load(vb.pp(format!("convs2.{i}")), channels, channels, kernel, pad(1), 1, 1, true)?);
-            b.adain1.push(AdaIn1d::load(vb.pp(format!("adain1.{i}")), style_dim, channels)?);
-            b.adain2.push(AdaIn1d::load(vb.pp(format!("adain2.{i}")), style_dim, channels)?);
+            b.convs1.push(Conv1d::load(vb.pp(format!("convs1.{i}")), channels, channels, kernel, pad(*d), 1, *d, true)?.with_int8(int8));
+            b.convs2.push(Conv1d::load(vb.pp(format!("convs2.{i}")), channels, channels, kernel, pad(1), 1, 1, true)?.with_int8(int8));
+            b.adain1.push(AdaIn1d::load(vb.pp(format!("adain1.{i}")), style_dim, channels, int8)?);
+            b.adain2.push(AdaIn1d::load(vb.pp(format!("adain2.{i}")), style_dim, channels, int8)?);
             b.alpha1.push(vb.get((1, channels, 1), &format!("alpha1.{i}"))?);
             b.alpha2.push(vb.get((1, channels, 1), &format!("alpha2.{i}"))?);
         }
@@ -144,6 +149,7 @@ impl Generator {
     pub fn load(vb: VarBuilder, cfg: &DecoderConfig) -> Result<Self> {
         let n_up = cfg.upsample_rates.len();
         let bins = cfg.n_fft + 2;
+        let q8 = cfg.int8_activations;
         let mut g = Generator {
             l_linear: candle_nn::linear(cfg.harmonics + 1, 1, vb.pp("m_source.l_linear"))?,
             noise_convs: vec![],
@@ -174,15 +180,15 @@ impl Generator {
                 .enumerate()
             {
                 let idx = i * cfg.resblock_kernel_sizes.len() + j;
-                g.resblocks.push(AdaInResBlock1::load(vb.pp(format!("resblocks.{idx}")), ch, *k, *d, cfg.style_dim)?);
+                g.resblocks.push(AdaInResBlock1::load(vb.pp(format!("resblocks.{idx}")), ch, *k, *d, cfg.style_dim, q8)?);
             }
             if i + 1 < n_up {
                 let stride: usize = cfg.upsample_rates[i + 1..].iter().product();
-                g.noise_convs.push(Conv1d::load(vb.pp(format!("noise_convs.{i}")), bins, ch, 2 * stride, stride.div_ceil(2), stride, 1, true)?);
-                g.noise_res.push(AdaInResBlock1::load(vb.pp(format!("noise_res.{i}")), ch, 7, [1, 3, 5], cfg.style_dim)?);
+                g.noise_convs.push(Conv1d::load(vb.pp(format!("noise_convs.{i}")), bins, ch, 2 * stride, stride.div_ceil(2), stride, 1, true)?.with_int8(q8));
+                g.noise_res.push(AdaInResBlock1::load(vb.pp(format!("noise_res.{i}")), ch, 7, [1, 3, 5], cfg.style_dim, q8)?);
             } else {
-                g.noise_convs.push(Conv1d::load(vb.pp(format!("noise_convs.{i}")), bins, ch, 1, 0, 1, 1, true)?);
-                g.noise_res.push(AdaInResBlock1::load(vb.pp(format!("noise_res.{i}")), ch, 11, [1, 3, 5], cfg.style_dim)?);
+                g.noise_convs.push(Conv1d::load(vb.pp(format!("noise_convs.{i}")), bins, ch, 1, 0, 1, 1, true)?.with_int8(q8));
+                g.noise_res.push(AdaInResBlock1::load(vb.pp(format!("noise_res.{i}")), ch, 11, [1, 3, 5], cfg.style_dim, q8)?);
             }
         }
         Ok(g)
@@ -328,8 +334,10 @@ fn hann(n: usize) -> Vec<f32> {
 }
 
 /// Centred STFT (reflect padding `n_fft / 2`), Hann window: magnitude and phase, each
-/// `[bins, frames]` row-major, and the frame count. The phase follows the export's
-/// `atan(im / re)` with ±π corrections for `re < 0` (−π when `im` is exactly 0).
+/// `[bins, frames]` row-major, and the frame count. The phase is `atan2(im, re)` (+π for a
+/// negative real value with zero imaginary part, as in PyTorch). Bins that are zero but for
+/// rounding have an arbitrary phase in every implementation (onnxruntime's differ from
+/// ours); the model was trained with noise there.
 fn stft(x: &[f32], n_fft: usize, hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
     let pad = n_fft / 2;
     let n = x.len();
@@ -356,18 +364,7 @@ fn stft(x: &[f32], n_fft: usize, hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
                 im -= b * sin[idx];
             }
             mag[k * frames + t] = (re * re + im * im).sqrt();
-            let a = (im / re).atan();
-            phase[k * frames + t] = if re < 0.0 {
-                if im > 0.0 {
-                    a + std::f32::consts::PI
-                } else {
-                    a - std::f32::consts::PI
-                }
-            } else if re == 0.0 && im == 0.0 {
-                0.0
-            } else {
-                a
-            };
+            phase[k * frames + t] = im.atan2(re);
         }
     }
     (mag, phase, frames)
@@ -434,19 +431,19 @@ pub struct Decoder {
 impl Decoder {
     /// Loads the decoder from `vb` (the `decoder.` prefix).
     pub fn load(vb: VarBuilder, cfg: &DecoderConfig) -> Result<Self> {
-        let (d, sd) = (cfg.dim_in, cfg.style_dim);
+        let (d, sd, q8) = (cfg.dim_in, cfg.style_dim, cfg.int8_activations);
         let cat = 1024 + 2 + 64;
         Ok(Decoder {
-            encode: AdainResBlk1d::load(vb.pp("encode"), d + 2, 1024, sd, false)?,
+            encode: AdainResBlk1d::load(vb.pp("encode"), d + 2, 1024, sd, false, q8)?,
             decode: vec![
-                AdainResBlk1d::load(vb.pp("decode.0"), cat, 1024, sd, false)?,
-                AdainResBlk1d::load(vb.pp("decode.1"), cat, 1024, sd, false)?,
-                AdainResBlk1d::load(vb.pp("decode.2"), cat, 1024, sd, false)?,
-                AdainResBlk1d::load(vb.pp("decode.3"), cat, cfg.upsample_initial_channel, sd, true)?,
+                AdainResBlk1d::load(vb.pp("decode.0"), cat, 1024, sd, false, q8)?,
+                AdainResBlk1d::load(vb.pp("decode.1"), cat, 1024, sd, false, q8)?,
+                AdainResBlk1d::load(vb.pp("decode.2"), cat, 1024, sd, false, q8)?,
+                AdainResBlk1d::load(vb.pp("decode.3"), cat, cfg.upsample_initial_channel, sd, true, q8)?,
             ],
-            f0_conv: Conv1d::load(vb.pp("F0_conv"), 1, 1, 3, 1, 2, 1, true)?,
-            n_conv: Conv1d::load(vb.pp("N_conv"), 1, 1, 3, 1, 2, 1, true)?,
-            asr_res: Conv1d::load(vb.pp("asr_res.0"), d, 64, 1, 0, 1, 1, true)?,
+            f0_conv: Conv1d::load(vb.pp("F0_conv"), 1, 1, 3, 1, 2, 1, true)?.with_int8(q8),
+            n_conv: Conv1d::load(vb.pp("N_conv"), 1, 1, 3, 1, 2, 1, true)?.with_int8(q8),
+            asr_res: Conv1d::load(vb.pp("asr_res.0"), d, 64, 1, 0, 1, 1, true)?.with_int8(q8),
             generator: Generator::load(vb.pp("generator"), cfg)?,
         })
     }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{Module, VarBuilder};
+use candle_nn::VarBuilder;
 
 use crate::{Error, Result};
 
@@ -49,7 +49,10 @@ pub const VOICES_FILE: &str = "voices.safetensors";
 /// Vocabulary file inside the model folder.
 pub const VOCAB_FILE: &str = "vocab.json";
 
-/// Shape of the whole network.
+/// Shape of the whole network. Each part has an `int8_activations` switch (on by default):
+/// it simulates the dynamic uint8 quantisation that onnxruntime applies to activations in
+/// the int8 export, which this engine's weights come from, so that durations, F0 and audio
+/// follow onnxruntime's; [`KokoroConfig::f32_activations`] turns it off everywhere.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct KokoroConfig {
     /// PL-BERT.
@@ -60,6 +63,38 @@ pub struct KokoroConfig {
     pub prosody: ProsodyConfig,
     /// Decoder and generator.
     pub decoder: DecoderConfig,
+}
+
+impl KokoroConfig {
+    /// The default shape with every activation kept in f32 (no simulated quantisation).
+    pub fn f32_activations() -> Self {
+        let mut c = KokoroConfig::default();
+        c.albert.int8_activations = false;
+        c.text_encoder.int8_activations = false;
+        c.prosody.int8_activations = false;
+        c.decoder.int8_activations = false;
+        c
+    }
+}
+
+/// Replacements for what the prosody predictor decides.
+#[derive(Default)]
+pub struct Overrides<'a> {
+    /// Frames per token (padding included, each ≥ 1) to use instead of the predicted ones
+    /// (`speed` is then ignored for durations).
+    pub durations: Option<&'a [u32]>,
+    /// Receives the predicted F0 curve `[2 · frames]` and returns the one the decoder uses
+    /// (same shape).
+    pub f0_edit: Option<&'a dyn Fn(&Tensor) -> candle_core::Result<Tensor>>,
+}
+
+impl std::fmt::Debug for Overrides<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("durations", &self.durations)
+            .field("f0_edit", &self.f0_edit.is_some())
+            .finish()
+    }
 }
 
 /// What one forward pass produces.
@@ -80,7 +115,7 @@ pub struct KokoroOutput {
 #[derive(Debug, Clone)]
 pub struct KokoroNet {
     bert: Albert,
-    bert_encoder: candle_nn::Linear,
+    bert_encoder: nn::QLinear,
     predictor: ProsodyPredictor,
     text_encoder: TextEncoder,
     decoder: Decoder,
@@ -93,10 +128,11 @@ impl KokoroNet {
     pub fn load(vb: VarBuilder, cfg: KokoroConfig) -> candle_core::Result<Self> {
         Ok(KokoroNet {
             bert: Albert::load(vb.pp("bert"), cfg.albert)?,
-            bert_encoder: candle_nn::linear(
+            bert_encoder: nn::QLinear::load(
+                vb.pp("bert_encoder"),
                 cfg.albert.hidden_size,
                 cfg.prosody.hidden,
-                vb.pp("bert_encoder"),
+                cfg.albert.int8_activations,
             )?,
             predictor: ProsodyPredictor::load(vb.pp("predictor"), cfg.prosody)?,
             text_encoder: TextEncoder::load(vb.pp("text_encoder"), cfg.text_encoder)?,
@@ -110,15 +146,14 @@ impl KokoroNet {
         &self.cfg
     }
 
-    /// Token ids `[1, t]` (u32, padding included), style `[1, 256]`, speed (> 0) → output.
-    /// `f0_edit`, when given, receives the predicted F0 curve and returns the one the decoder
-    /// uses (same length).
+    /// Token ids `[1, t]` (u32, padding included), style `[1, 256]`, speed (> 0) → output,
+    /// with optional [`Overrides`] of the predicted durations and F0.
     pub fn forward(
         &self,
         ids: &Tensor,
         style: &Tensor,
         speed: f32,
-        f0_edit: Option<&dyn Fn(&Tensor) -> candle_core::Result<Tensor>>,
+        overrides: &Overrides,
     ) -> candle_core::Result<KokoroOutput> {
         let sd = self.cfg.decoder.style_dim;
         let s_ac = style.narrow(1, 0, sd)?;
@@ -127,11 +162,20 @@ impl KokoroNet {
         let bert = self.bert.forward(ids)?;
         let d_en = self.bert_encoder.forward(&bert)?.squeeze(0)?; // [t, 512]
         let d = self.predictor.encode(&d_en, &s_pr)?; // [t, 640]
-        let raw: Vec<f32> = self.predictor.durations(&d)?.to_vec1()?;
-        let durations: Vec<u32> = raw
-            .iter()
-            .map(|&x| (x / speed).round_ties_even().max(1.0) as u32)
-            .collect();
+        let durations: Vec<u32> = match overrides.durations {
+            Some(d) => {
+                if d.len() != t || d.contains(&0) {
+                    candle_core::bail!("duration override: {} values (need {t}, each ≥ 1)", d.len());
+                }
+                d.to_vec()
+            }
+            None => {
+                let raw: Vec<f32> = self.predictor.durations(&d)?.to_vec1()?;
+                raw.iter()
+                    .map(|&x| (x / speed).round_ties_even().max(1.0) as u32)
+                    .collect()
+            }
+        };
         let index: Vec<u32> = durations
             .iter()
             .enumerate()
@@ -141,7 +185,7 @@ impl KokoroNet {
         let index = Tensor::from_vec(index, frames, ids.device())?;
         let en = d.index_select(&index, 0)?; // [frames, 640]
         let (f0, energy) = self.predictor.f0_energy(&en, &s_pr)?;
-        let f0 = match f0_edit {
+        let f0 = match overrides.f0_edit {
             Some(edit) => {
                 let e = edit(&f0)?;
                 if e.dims() != f0.dims() {
@@ -385,7 +429,29 @@ impl KokoroModel {
     /// Speaks phoneme token ids (without padding; at most [`MAX_TOKENS`]) in the voice
     /// given by `style` (256 values, e.g. from [`Voices::style`]) at `speed` (1 = normal).
     pub fn synthesize_tokens(&self, ids: &[u32], style: &[f32], speed: f32) -> Result<Synthesis> {
-        self.run(ids, style, speed, None)
+        self.run(ids, style, speed, None, None)
+    }
+
+    /// Like [`KokoroModel::synthesize_tokens`] with the frames of every token given
+    /// (`ids.len() + 2` values, the padding tokens first and last, each ≥ 1) instead of
+    /// predicted — e.g. to time speech to a fixed schedule.
+    pub fn synthesize_tokens_with_durations(
+        &self,
+        ids: &[u32],
+        style: &[f32],
+        durations: &[u32],
+    ) -> Result<Synthesis> {
+        if durations.len() != ids.len() + 2 || durations.contains(&0) {
+            return Err(Error::InvalidArgument {
+                name: "durations".into(),
+                reason: format!(
+                    "{} values; need {} (one per token and the two padding tokens), each ≥ 1",
+                    durations.len(),
+                    ids.len() + 2
+                ),
+            });
+        }
+        self.run(ids, style, 1.0, Some(durations), None)
     }
 
     /// Like [`KokoroModel::synthesize_tokens`], but `f0_edit` receives the predicted F0
@@ -398,7 +464,7 @@ impl KokoroModel {
         speed: f32,
         f0_edit: &dyn Fn(&[f32]) -> Vec<f32>,
     ) -> Result<Synthesis> {
-        self.run(ids, style, speed, Some(f0_edit))
+        self.run(ids, style, speed, None, Some(f0_edit))
     }
 
     fn run(
@@ -406,6 +472,7 @@ impl KokoroModel {
         ids: &[u32],
         style: &[f32],
         speed: f32,
+        durations: Option<&[u32]>,
         f0_edit: Option<&dyn Fn(&[f32]) -> Vec<f32>>,
     ) -> Result<Synthesis> {
         if ids.is_empty() || ids.len() > MAX_TOKENS {
@@ -454,7 +521,15 @@ impl KokoroModel {
                 }
                 None => None,
             };
-            let o = self.net.forward(&ids_t, &style_t, speed, edit)?;
+            let o = self.net.forward(
+                &ids_t,
+                &style_t,
+                speed,
+                &Overrides {
+                    durations,
+                    f0_edit: edit,
+                },
+            )?;
             Ok(Synthesis {
                 audio: o.audio.to_vec1()?,
                 durations: o.durations,

@@ -6,6 +6,65 @@
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
+/// onnxruntime's dynamic activation quantisation, simulated: `x` is rounded to the 256
+/// levels of a per-tensor uint8 grid spanning `[min(0, min x), max(0, max x)]` (scale
+/// `range / 255`, zero point rounded) and mapped back to f32. The int8 ONNX export does
+/// this to the input of every integer matmul and convolution; doing the same makes this
+/// engine follow onnxruntime closely (see [`KokoroConfig::int8_activations`](super::KokoroConfig)).
+pub fn fake_quant(x: &Tensor) -> Result<Tensor> {
+    let flat = x.flatten_all()?;
+    let min = flat.min(0)?.to_dtype(DType::F32)?.to_scalar::<f32>()?.min(0.0);
+    let max = flat.max(0)?.to_dtype(DType::F32)?.to_scalar::<f32>()?.max(0.0);
+    if max <= min {
+        return Ok(x.clone());
+    }
+    let scale = (max - min) / 255.0;
+    let zp = (-min / scale).round_ties_even().clamp(0.0, 255.0);
+    let s = Tensor::new(scale, x.device())?.to_dtype(x.dtype())?;
+    let q = (x.broadcast_div(&s)?.round()? + zp as f64)?.clamp(0f32, 255f32)?;
+    (q - zp as f64)?.broadcast_mul(&s)
+}
+
+/// [`fake_quant`] on host values (the LSTM's per-step hidden state).
+pub fn fake_quant_slice(x: &mut [f32]) {
+    let min = x.iter().copied().fold(0f32, f32::min);
+    let max = x.iter().copied().fold(0f32, f32::max);
+    if max <= min {
+        return;
+    }
+    let scale = (max - min) / 255.0;
+    let zp = (-min / scale).round_ties_even().clamp(0.0, 255.0);
+    for v in x.iter_mut() {
+        *v = (((*v / scale).round_ties_even() + zp).clamp(0.0, 255.0) - zp) * scale;
+    }
+}
+
+/// A linear layer (`weight` `[out, in]`, `bias`) whose input may be int8-quantised first.
+#[derive(Debug, Clone)]
+pub struct QLinear {
+    inner: Linear,
+    int8: bool,
+}
+
+impl QLinear {
+    /// Loads `weight` and `bias`; `int8` simulates onnxruntime's activation quantisation.
+    pub fn load(vb: VarBuilder, input: usize, output: usize, int8: bool) -> Result<Self> {
+        Ok(QLinear {
+            inner: candle_nn::linear(input, output, vb)?,
+            int8,
+        })
+    }
+
+    /// `[…, in]` → `[…, out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if self.int8 {
+            self.inner.forward(&fake_quant(x)?)
+        } else {
+            self.inner.forward(x)
+        }
+    }
+}
+
 /// A 1-D convolution with PyTorch's weight layout `[out, in / groups, kernel]`.
 #[derive(Debug, Clone)]
 pub struct Conv1d {
@@ -14,6 +73,7 @@ pub struct Conv1d {
     padding: usize,
     stride: usize,
     dilation: usize,
+    int8: bool,
 }
 
 impl Conv1d {
@@ -37,11 +97,25 @@ impl Conv1d {
             padding,
             stride,
             dilation,
+            int8: false,
         })
+    }
+
+    /// Simulates onnxruntime's int8 quantisation of the input when `int8` is set.
+    pub fn with_int8(mut self, int8: bool) -> Self {
+        self.int8 = int8;
+        self
     }
 
     /// `[1, in, t]` → `[1, out, t']`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let xq;
+        let x = if self.int8 {
+            xq = fake_quant(x)?;
+            &xq
+        } else {
+            x
+        };
         let y = if self.weight.dim(2)? == 1 && self.stride == 1 && self.padding == 0 {
             // 1×1: a plain matrix product
             let (c_out, c_in, _) = self.weight.dims3()?;
@@ -207,15 +281,15 @@ impl ChannelLayerNorm {
 /// Instance norm modulated by the style: `(1 + γ(s)) · norm(x) + β(s)` (StyleTTS2's AdaIN1d).
 #[derive(Debug, Clone)]
 pub struct AdaIn1d {
-    fc: Linear,
+    fc: QLinear,
     channels: usize,
 }
 
 impl AdaIn1d {
     /// Loads `fc` (`style_dim` → `2 · channels`).
-    pub fn load(vb: VarBuilder, style_dim: usize, channels: usize) -> Result<Self> {
+    pub fn load(vb: VarBuilder, style_dim: usize, channels: usize, int8: bool) -> Result<Self> {
         Ok(AdaIn1d {
-            fc: candle_nn::linear(style_dim, 2 * channels, vb.pp("fc"))?,
+            fc: QLinear::load(vb.pp("fc"), style_dim, 2 * channels, int8)?,
             channels,
         })
     }
@@ -232,15 +306,15 @@ impl AdaIn1d {
 /// Layer norm over channels modulated by the style (StyleTTS2's AdaLayerNorm), on `[t, c]`.
 #[derive(Debug, Clone)]
 pub struct AdaLayerNorm {
-    fc: Linear,
+    fc: QLinear,
     channels: usize,
 }
 
 impl AdaLayerNorm {
     /// Loads `fc` (`style_dim` → `2 · channels`).
-    pub fn load(vb: VarBuilder, style_dim: usize, channels: usize) -> Result<Self> {
+    pub fn load(vb: VarBuilder, style_dim: usize, channels: usize, int8: bool) -> Result<Self> {
         Ok(AdaLayerNorm {
-            fc: candle_nn::linear(style_dim, 2 * channels, vb.pp("fc"))?,
+            fc: QLinear::load(vb.pp("fc"), style_dim, 2 * channels, int8)?,
             channels,
         })
     }
@@ -274,11 +348,14 @@ pub struct BiLstm {
     fwd: LstmDir,
     bwd: LstmDir,
     hidden: usize,
+    int8: bool,
 }
 
 impl BiLstm {
     /// Loads `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0` and their `_reverse`.
-    pub fn load(vb: VarBuilder, input: usize, hidden: usize) -> Result<Self> {
+    /// `int8` simulates onnxruntime's DynamicQuantizeLSTM: the input sequence and each
+    /// step's hidden state are quantised to uint8 (per tensor) before their products.
+    pub fn load(vb: VarBuilder, input: usize, hidden: usize, int8: bool) -> Result<Self> {
         let dir = |suffix: &str| -> Result<LstmDir> {
             let w_ih = vb.get((4 * hidden, input), &format!("weight_ih_l0{suffix}"))?;
             let w_hh = vb.get((4 * hidden, hidden), &format!("weight_hh_l0{suffix}"))?;
@@ -299,6 +376,7 @@ impl BiLstm {
             fwd: dir("")?,
             bwd: dir("_reverse")?,
             hidden,
+            int8,
         })
     }
 
@@ -309,13 +387,20 @@ impl BiLstm {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let t_len = x.dim(0)?;
         let h = self.hidden;
+        let xq;
+        let x = if self.int8 {
+            xq = fake_quant(x)?;
+            &xq
+        } else {
+            x
+        };
         let pf = x.matmul(&self.fwd.w_ih_t)?.broadcast_add(&self.fwd.bias)?;
         let pb = x.matmul(&self.bwd.w_ih_t)?.broadcast_add(&self.bwd.bias)?;
         let pf: Vec<f32> = pf.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
         let pb: Vec<f32> = pb.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
         let (of, ob) = rayon::join(
-            || recur(&pf, &self.fwd.w_hh_t, t_len, h, false),
-            || recur(&pb, &self.bwd.w_hh_t, t_len, h, true),
+            || recur(&pf, &self.fwd.w_hh_t, t_len, h, false, self.int8),
+            || recur(&pb, &self.bwd.w_hh_t, t_len, h, true, self.int8),
         );
         let mut out = vec![0f32; t_len * 2 * h];
         for t in 0..t_len {
@@ -331,16 +416,21 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 /// The LSTM recurrence over precomputed input projections `proj` (`[t, 4h]`).
-fn recur(proj: &[f32], w_hh_t: &[f32], t_len: usize, h: usize, reverse: bool) -> Vec<f32> {
+fn recur(proj: &[f32], w_hh_t: &[f32], t_len: usize, h: usize, reverse: bool, int8: bool) -> Vec<f32> {
     let h4 = 4 * h;
     let mut hs = vec![0f32; h];
     let mut cs = vec![0f32; h];
     let mut gates = vec![0f32; h4];
+    let mut hq = vec![0f32; h];
     let mut out = vec![0f32; t_len * h];
     for step in 0..t_len {
         let t = if reverse { t_len - 1 - step } else { step };
         gates.copy_from_slice(&proj[t * h4..(t + 1) * h4]);
-        for (k, &hk) in hs.iter().enumerate() {
+        hq.copy_from_slice(&hs);
+        if int8 {
+            fake_quant_slice(&mut hq);
+        }
+        for (k, &hk) in hq.iter().enumerate() {
             if hk == 0.0 {
                 continue;
             }
@@ -376,21 +466,22 @@ pub struct AdainResBlk1d {
 
 impl AdainResBlk1d {
     /// Loads `norm1`, `norm2`, `conv1`, `conv2`, `conv1x1` (when `dim_in != dim_out`) and
-    /// `pool` (when `upsample`).
+    /// `pool` (when `upsample`); `int8` as in [`fake_quant`].
     pub fn load(
         vb: VarBuilder,
         dim_in: usize,
         dim_out: usize,
         style_dim: usize,
         upsample: bool,
+        int8: bool,
     ) -> Result<Self> {
         Ok(AdainResBlk1d {
-            norm1: AdaIn1d::load(vb.pp("norm1"), style_dim, dim_in)?,
-            norm2: AdaIn1d::load(vb.pp("norm2"), style_dim, dim_out)?,
-            conv1: Conv1d::load(vb.pp("conv1"), dim_in, dim_out, 3, 1, 1, 1, true)?,
-            conv2: Conv1d::load(vb.pp("conv2"), dim_out, dim_out, 3, 1, 1, 1, true)?,
+            norm1: AdaIn1d::load(vb.pp("norm1"), style_dim, dim_in, int8)?,
+            norm2: AdaIn1d::load(vb.pp("norm2"), style_dim, dim_out, int8)?,
+            conv1: Conv1d::load(vb.pp("conv1"), dim_in, dim_out, 3, 1, 1, 1, true)?.with_int8(int8),
+            conv2: Conv1d::load(vb.pp("conv2"), dim_out, dim_out, 3, 1, 1, 1, true)?.with_int8(int8),
             conv1x1: if dim_in != dim_out {
-                Some(Conv1d::load(vb.pp("conv1x1"), dim_in, dim_out, 1, 0, 1, 1, false)?)
+                Some(Conv1d::load(vb.pp("conv1x1"), dim_in, dim_out, 1, 0, 1, 1, false)?.with_int8(int8))
             } else {
                 None
             },

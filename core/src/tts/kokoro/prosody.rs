@@ -2,10 +2,10 @@
 //! (bi-LSTMs interleaved with AdaLayerNorm), the duration head, and the F0 / energy
 //! (`N`) predictors that run at twice the frame rate.
 
-use candle_core::{Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_core::{Result, Tensor};
+use candle_nn::VarBuilder;
 
-use super::nn::{AdaLayerNorm, AdainResBlk1d, BiLstm, Conv1d};
+use super::nn::{AdaLayerNorm, AdainResBlk1d, BiLstm, Conv1d, QLinear};
 
 /// Shape of the prosody predictor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub struct ProsodyConfig {
     pub layers: usize,
     /// Duration classes (the duration is the sum of their sigmoids).
     pub max_dur: usize,
+    /// Simulate onnxruntime's int8 activation quantisation (see [`super::nn::fake_quant`]).
+    pub int8_activations: bool,
 }
 
 impl Default for ProsodyConfig {
@@ -28,6 +30,7 @@ impl Default for ProsodyConfig {
             style_dim: 128,
             layers: 3,
             max_dur: 50,
+            int8_activations: true,
         }
     }
 }
@@ -37,7 +40,7 @@ impl Default for ProsodyConfig {
 pub struct ProsodyPredictor {
     dur_lstms: Vec<(BiLstm, AdaLayerNorm)>,
     lstm: BiLstm,
-    duration_proj: Linear,
+    duration_proj: QLinear,
     shared: BiLstm,
     f0: Vec<AdainResBlk1d>,
     n: Vec<AdainResBlk1d>,
@@ -50,31 +53,31 @@ impl ProsodyPredictor {
     /// Loads `text_encoder.lstms.*`, `lstm`, `duration_proj.linear_layer`, `shared`,
     /// `F0.*`, `N.*`, `F0_proj`, `N_proj`.
     pub fn load(vb: VarBuilder, cfg: ProsodyConfig) -> Result<Self> {
-        let (h, sd) = (cfg.hidden, cfg.style_dim);
+        let (h, sd, q8) = (cfg.hidden, cfg.style_dim, cfg.int8_activations);
         let dur_lstms = (0..cfg.layers)
             .map(|i| {
                 let l = vb.pp(format!("text_encoder.lstms.{}", 2 * i));
                 let n = vb.pp(format!("text_encoder.lstms.{}", 2 * i + 1));
-                Ok((BiLstm::load(l, h + sd, h / 2)?, AdaLayerNorm::load(n, sd, h)?))
+                Ok((BiLstm::load(l, h + sd, h / 2, q8)?, AdaLayerNorm::load(n, sd, h, q8)?))
             })
             .collect::<Result<Vec<_>>>()?;
         let stack = |name: &str| -> Result<Vec<AdainResBlk1d>> {
             let b = vb.pp(name);
             Ok(vec![
-                AdainResBlk1d::load(b.pp("0"), h, h, sd, false)?,
-                AdainResBlk1d::load(b.pp("1"), h, h / 2, sd, true)?,
-                AdainResBlk1d::load(b.pp("2"), h / 2, h / 2, sd, false)?,
+                AdainResBlk1d::load(b.pp("0"), h, h, sd, false, q8)?,
+                AdainResBlk1d::load(b.pp("1"), h, h / 2, sd, true, q8)?,
+                AdainResBlk1d::load(b.pp("2"), h / 2, h / 2, sd, false, q8)?,
             ])
         };
         Ok(ProsodyPredictor {
             dur_lstms,
-            lstm: BiLstm::load(vb.pp("lstm"), h + sd, h / 2)?,
-            duration_proj: candle_nn::linear(h, cfg.max_dur, vb.pp("duration_proj.linear_layer"))?,
-            shared: BiLstm::load(vb.pp("shared"), h + sd, h / 2)?,
+            lstm: BiLstm::load(vb.pp("lstm"), h + sd, h / 2, q8)?,
+            duration_proj: QLinear::load(vb.pp("duration_proj.linear_layer"), h, cfg.max_dur, q8)?,
+            shared: BiLstm::load(vb.pp("shared"), h + sd, h / 2, q8)?,
             f0: stack("F0")?,
             n: stack("N")?,
-            f0_proj: Conv1d::load(vb.pp("F0_proj"), h / 2, 1, 1, 0, 1, 1, true)?,
-            n_proj: Conv1d::load(vb.pp("N_proj"), h / 2, 1, 1, 0, 1, 1, true)?,
+            f0_proj: Conv1d::load(vb.pp("F0_proj"), h / 2, 1, 1, 0, 1, 1, true)?.with_int8(q8),
+            n_proj: Conv1d::load(vb.pp("N_proj"), h / 2, 1, 1, 0, 1, 1, true)?.with_int8(q8),
             cfg,
         })
     }

@@ -17,6 +17,8 @@ pub struct TextEncoderConfig {
     pub kernel_size: usize,
     /// Convolution blocks.
     pub depth: usize,
+    /// Simulate onnxruntime's int8 activation quantisation (see [`super::nn::fake_quant`]).
+    pub int8_activations: bool,
 }
 
 impl Default for TextEncoderConfig {
@@ -27,6 +29,7 @@ impl Default for TextEncoderConfig {
             channels: 512,
             kernel_size: 5,
             depth: 3,
+            int8_activations: true,
         }
     }
 }
@@ -47,7 +50,8 @@ impl TextEncoder {
             .map(|i| {
                 let b = vb.pp(format!("cnn.{i}"));
                 Ok((
-                    Conv1d::load(b.pp("0"), c, c, cfg.kernel_size, (cfg.kernel_size - 1) / 2, 1, 1, true)?,
+                    Conv1d::load(b.pp("0"), c, c, cfg.kernel_size, (cfg.kernel_size - 1) / 2, 1, 1, true)?
+                        .with_int8(cfg.int8_activations),
                     ChannelLayerNorm::load(b.pp("1"), c)?,
                 ))
             })
@@ -55,7 +59,7 @@ impl TextEncoder {
         Ok(TextEncoder {
             embedding: candle_nn::embedding(cfg.vocab_size, c, vb.pp("embedding"))?,
             cnn,
-            lstm: BiLstm::load(vb.pp("lstm"), c, c / 2)?,
+            lstm: BiLstm::load(vb.pp("lstm"), c, c / 2, cfg.int8_activations)?,
         })
     }
 
