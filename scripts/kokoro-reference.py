@@ -14,7 +14,8 @@ af_heart row len(tokens). The graph gets extra outputs (per-token durations afte
 the F0 and energy curves) so that the test can compare more than audio. Writes cases.json
 and case-NN.wav (16-bit PCM, 24 kHz).
 
---bench times onnxruntime on a ~30 s paragraph instead (printed, nothing written).
+--bench times onnxruntime on the token sequences of <out>/cases.json (the same input as
+benches/src/bin/kokoro-bench.rs) instead; prints, writes nothing.
 """
 import argparse
 import json
@@ -39,14 +40,6 @@ SENTENCES = [
     "Could you please call me back tomorrow?",
     "A bright morning light filled the room.",
 ]
-
-PARAGRAPH = (
-    "Every morning, the small harbour town wakes up slowly. Fishing boats return with the tide, "
-    "gulls circle above the market, and the smell of fresh bread drifts along the narrow streets. "
-    "By noon the square is full of visitors who have come to see the old lighthouse, which has "
-    "guided sailors home for more than two hundred years. In the evening, when the wind drops "
-    "and the water turns gold, people gather on the pier to watch the sun go down."
-)
 
 EXTRA_OUTPUTS = {
     "durations": "/encoder/Cast_output_0",
@@ -119,18 +112,21 @@ def main():
 
     if args.bench:
         sess = session(onnx_path, extra=False)
-        # one call per sentence (the model takes at most 510 tokens), as a pipeline would
-        parts = re.findall(r"[^.!?]+[.!?]", PARAGRAPH)
+        # one call per sentence, as a pipeline would
+        with open(os.path.join(args.out, "cases.json"), encoding="utf-8") as f:
+            cases = json.load(f)["cases"]
         feeds = []
-        for p in parts:
-            _, ids = tokens_of(p.strip())
+        for c in cases:
+            ids = c["tokens"]
             feeds.append({"tokens": np.array([[0, *ids, 0]], dtype=np.int64),
                           "style": table[min(len(ids), 509)][None, :].astype(np.float32),
                           "speed": np.array([1.0], dtype=np.float32)})
         sess.run(None, feeds[0])  # warm-up
+        runs = 3
         t0 = time.perf_counter()
-        samples = sum(sess.run(None, f)[0].size for f in feeds)
-        dt = time.perf_counter() - t0
+        for _ in range(runs):
+            samples = sum(sess.run(None, f)[0].size for f in feeds)
+        dt = (time.perf_counter() - t0) / runs
         audio_s = samples / 24000
         print(f"onnxruntime {ort.__version__} ({os.cpu_count()} CPUs): {audio_s:.1f} s of audio in {dt:.2f} s, "
               f"real-time factor {dt / audio_s:.3f}")

@@ -210,3 +210,40 @@ fn kokoro_matches_onnxruntime() {
     assert!(forced.min_cos() >= 0.95, "GE2E cosine {:.4}", forced.min_cos());
     assert!(free.min_cos() >= 0.95, "GE2E cosine {:.4}", free.min_cos());
 }
+
+#[test]
+fn missing_model_names_the_fetch_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = KokoroModel::load(dir.path(), &Device::Cpu).unwrap_err();
+    match err {
+        voxreel::Error::MissingDependency { install, .. } => {
+            assert_eq!(install, "voxreel models fetch kokoro")
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+}
+
+#[test]
+fn voice_of_wrong_shape_is_a_typed_error() {
+    use voxreel::tts::kokoro::Voices;
+    // a safetensors file with one [10, 256] f32 tensor
+    let data = vec![0u8; 10 * 256 * 4];
+    let header = format!(
+        r#"{{"bad":{{"dtype":"F32","shape":[10,256],"data_offsets":[0,{}]}}}}"#,
+        data.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(&data);
+    let err = Voices::from_safetensors_bytes(&bytes, Path::new("voices.safetensors")).unwrap_err();
+    assert!(matches!(err, voxreel::Error::VoiceShape { ref voice, .. } if voice == "bad"), "{err:?}");
+    assert_eq!(err.code(), "voice_shape");
+}
+
+#[test]
+fn vocab_parses_kokoro_json() {
+    use voxreel::tts::kokoro::Vocab;
+    let v = Vocab::from_json(r#"{"vocab": {"a": 43, "ɹ": 123, " ": 16}}"#).unwrap();
+    assert_eq!(v.encode("aɹ a?"), vec![43, 123, 16, 43]);
+    assert_eq!(v.len(), 3);
+}
