@@ -219,6 +219,22 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A Kokoro voice (style table) has the wrong shape; voices are f32 `[510, 256]`.
+    #[error("voice {voice} has shape {found}, expected f32 [510, 256]")]
+    VoiceShape {
+        /// The voice name.
+        voice: String,
+        /// What was found (dtype and shape, or size in bytes).
+        found: String,
+    },
+    /// A phoneme sequence is empty or longer than the model takes in one call.
+    #[error("{count} phoneme tokens; the model takes 1 to {max} per call")]
+    TooManyTokens {
+        /// Tokens given.
+        count: usize,
+        /// Most tokens per call.
+        max: usize,
+    },
 }
 
 impl Error {
@@ -242,7 +258,9 @@ impl Error {
             | Error::InvalidProfile { .. }
             | Error::InvalidArgument { .. }
             | Error::ModelMismatch { .. }
-            | Error::NothingToSpeak { .. } => ErrorKind::BadInput,
+            | Error::NothingToSpeak { .. }
+            | Error::VoiceShape { .. }
+            | Error::TooManyTokens { .. } => ErrorKind::BadInput,
             Error::MissingDependency { .. } | Error::InvalidModelFile { .. } => {
                 ErrorKind::MissingDependency
             }
@@ -282,6 +300,8 @@ impl Error {
             Error::Cancelled => "cancelled",
             Error::NothingToSpeak { .. } => "nothing_to_speak",
             Error::InvalidModelFile { .. } => "invalid_model_file",
+            Error::VoiceShape { .. } => "voice_shape",
+            Error::TooManyTokens { .. } => "too_many_tokens",
         }
     }
 

@@ -4,6 +4,7 @@
 #[cfg(feature = "espeak")]
 pub mod espeak;
 pub mod g2p;
+pub mod kokoro;
 pub mod narrate;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,529 @@
+//! Building blocks shared by the Kokoro modules: convolutions (plain and transposed),
+//! bidirectional LSTM, channel layer norm, instance norm with style (AdaIN) and the
+//! residual blocks built from them. Tensors are `[batch = 1, channels, time]` unless a
+//! doc says otherwise; no I/O.
+
+use candle_core::{DType, Module, Result, Tensor, D};
+use candle_nn::{Linear, VarBuilder};
+
+/// onnxruntime's dynamic activation quantisation, simulated: `x` is rounded to the 256
+/// levels of a per-tensor uint8 grid spanning `[min(0, min x), max(0, max x)]` (scale
+/// `range / 255`, zero point rounded) and mapped back to f32. The int8 ONNX export does
+/// this to the input of every integer matmul and convolution; doing the same makes this
+/// engine follow onnxruntime closely (see [`KokoroConfig::int8_activations`](super::KokoroConfig)).
+pub fn fake_quant(x: &Tensor) -> Result<Tensor> {
+    let flat = x.flatten_all()?;
+    let min = flat.min(0)?.to_dtype(DType::F32)?.to_scalar::<f32>()?.min(0.0);
+    let max = flat.max(0)?.to_dtype(DType::F32)?.to_scalar::<f32>()?.max(0.0);
+    if max <= min {
+        return Ok(x.clone());
+    }
+    let scale = (max - min) / 255.0;
+    let zp = (-min / scale).round_ties_even().clamp(0.0, 255.0);
+    let s = Tensor::new(scale, x.device())?.to_dtype(x.dtype())?;
+    let q = (x.broadcast_div(&s)?.round()? + zp as f64)?.clamp(0f32, 255f32)?;
+    (q - zp as f64)?.broadcast_mul(&s)
+}
+
+/// [`fake_quant`] on host values (the LSTM's per-step hidden state).
+pub fn fake_quant_slice(x: &mut [f32]) {
+    let min = x.iter().copied().fold(0f32, f32::min);
+    let max = x.iter().copied().fold(0f32, f32::max);
+    if max <= min {
+        return;
+    }
+    let scale = (max - min) / 255.0;
+    let zp = (-min / scale).round_ties_even().clamp(0.0, 255.0);
+    for v in x.iter_mut() {
+        *v = (((*v / scale).round_ties_even() + zp).clamp(0.0, 255.0) - zp) * scale;
+    }
+}
+
+/// A linear layer (`weight` `[out, in]`, `bias`) whose input may be int8-quantised first.
+#[derive(Debug, Clone)]
+pub struct QLinear {
+    inner: Linear,
+    int8: bool,
+}
+
+impl QLinear {
+    /// Loads `weight` and `bias`; `int8` simulates onnxruntime's activation quantisation.
+    pub fn load(vb: VarBuilder, input: usize, output: usize, int8: bool) -> Result<Self> {
+        Ok(QLinear {
+            inner: candle_nn::linear(input, output, vb)?,
+            int8,
+        })
+    }
+
+    /// `[…, in]` → `[…, out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if self.int8 {
+            self.inner.forward(&fake_quant(x)?)
+        } else {
+            self.inner.forward(x)
+        }
+    }
+}
+
+/// A 1-D convolution with PyTorch's weight layout `[out, in / groups, kernel]`.
+#[derive(Debug, Clone)]
+pub struct Conv1d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    int8: bool,
+}
+
+impl Conv1d {
+    /// Loads `weight` (and `bias` when `bias` is set) from `vb`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn load(
+        vb: VarBuilder,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        padding: usize,
+        stride: usize,
+        dilation: usize,
+        bias: bool,
+    ) -> Result<Self> {
+        let weight = vb.get((c_out, c_in, kernel), "weight")?;
+        let bias = if bias { Some(vb.get(c_out, "bias")?) } else { None };
+        Ok(Conv1d {
+            weight,
+            bias,
+            padding,
+            stride,
+            dilation,
+            int8: false,
+        })
+    }
+
+    /// Simulates onnxruntime's int8 quantisation of the input when `int8` is set.
+    pub fn with_int8(mut self, int8: bool) -> Self {
+        self.int8 = int8;
+        self
+    }
+
+    /// `[1, in, t]` → `[1, out, t']`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let xq;
+        let x = if self.int8 {
+            xq = fake_quant(x)?;
+            &xq
+        } else {
+            x
+        };
+        let y = if self.weight.dim(2)? == 1 && self.stride == 1 && self.padding == 0 {
+            // 1×1: a plain matrix product
+            let (c_out, c_in, _) = self.weight.dims3()?;
+            let w = self.weight.reshape((c_out, c_in))?;
+            w.matmul(&x.squeeze(0)?)?.unsqueeze(0)?
+        } else {
+            x.conv1d(&self.weight, self.padding, self.stride, self.dilation, 1)?
+        };
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, (), 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+/// A transposed 1-D convolution (one group), weight `[in, out, kernel]` as in PyTorch,
+/// computed as one matrix product followed by an overlap-add of shifted slices.
+#[derive(Debug, Clone)]
+pub struct ConvTranspose1d {
+    /// `[out · kernel', in]`, the kernel zero-padded to a multiple of the stride.
+    w_cols: Tensor,
+    bias: Tensor,
+    c_out: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+}
+
+impl ConvTranspose1d {
+    /// Loads `weight` and `bias` from `vb`.
+    pub fn load(
+        vb: VarBuilder,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self> {
+        let w = vb.get((c_in, c_out, kernel), "weight")?;
+        let bias = vb.get(c_out, "bias")?;
+        let k_pad = kernel.div_ceil(stride) * stride;
+        let w = if k_pad > kernel {
+            w.pad_with_zeros(2, 0, k_pad - kernel)?
+        } else {
+            w
+        };
+        let w_cols = w.reshape((c_in, c_out * k_pad))?.t()?.contiguous()?;
+        Ok(ConvTranspose1d {
+            w_cols,
+            bias,
+            c_out,
+            kernel,
+            stride,
+            padding,
+        })
+    }
+
+    /// `[1, in, l]` → `[1, out, (l − 1)·stride − 2·padding + kernel]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let l = x.dim(2)?;
+        let s = self.stride;
+        let m = self.w_cols.dim(0)? / self.c_out / s;
+        let cols = self.w_cols.matmul(&x.squeeze(0)?)?; // [out·m·s, l]
+        let cols = cols.reshape((self.c_out, m, s, l))?;
+        let mut acc: Option<Tensor> = None;
+        for j in 0..m {
+            let part = cols
+                .narrow(1, j, 1)?
+                .squeeze(1)?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((self.c_out, l * s))?
+                .pad_with_zeros(1, j * s, (m - 1 - j) * s)?;
+            acc = Some(match acc {
+                None => part,
+                Some(a) => (a + part)?,
+            });
+        }
+        let full = acc.expect("kernel is not empty");
+        let out_len = (l - 1) * s + self.kernel - 2 * self.padding;
+        full.narrow(1, self.padding, out_len)?
+            .broadcast_add(&self.bias.reshape(((), 1))?)?
+            .unsqueeze(0)
+    }
+}
+
+/// The depthwise transposed convolution that upsamples by two inside a residual block
+/// (kernel 3, stride 2, padding 1, output padding 1, one group per channel).
+#[derive(Debug, Clone)]
+pub struct DepthwiseUp2 {
+    w: [Tensor; 3],
+    bias: Tensor,
+}
+
+impl DepthwiseUp2 {
+    /// Loads `weight` `[channels, 1, 3]` and `bias` from `vb`.
+    pub fn load(vb: VarBuilder, channels: usize) -> Result<Self> {
+        let w = vb.get((channels, 1, 3), "weight")?;
+        let tap = |k: usize| w.narrow(2, k, 1)?.reshape((1, channels, 1));
+        Ok(DepthwiseUp2 {
+            w: [tap(0)?, tap(1)?, tap(2)?],
+            bias: vb.get(channels, "bias")?.reshape((1, channels, 1))?,
+        })
+    }
+
+    /// `[1, c, l]` → `[1, c, 2l]`: `y[2t] = w1·x[t]`, `y[2t+1] = w2·x[t] + w0·x[t+1]`, plus bias.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, c, l) = x.dims3()?;
+        let next = x.narrow(2, 1, l - 1)?.pad_with_zeros(2, 0, 1)?;
+        let even = x.broadcast_mul(&self.w[1])?;
+        let odd = (x.broadcast_mul(&self.w[2])? + next.broadcast_mul(&self.w[0])?)?;
+        Tensor::stack(&[even, odd], 3)?
+            .reshape((b, c, 2 * l))?
+            .broadcast_add(&self.bias)
+    }
+}
+
+/// Leaky ReLU with the given negative slope.
+pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
+    x.maximum(&(x * slope)?)
+}
+
+/// Layer norm over the channel axis of `[1, c, t]` (no affine parameters), eps as given.
+pub fn norm_channels(x: &Tensor, eps: f64) -> Result<Tensor> {
+    let mean = x.mean_keepdim(1)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = xc.sqr()?.mean_keepdim(1)?;
+    xc.broadcast_div(&(var + eps)?.sqrt()?)
+}
+
+/// Instance norm over time of `[1, c, t]` (biased variance, eps 1e-5, no affine).
+pub fn instance_norm(x: &Tensor) -> Result<Tensor> {
+    let mean = x.mean_keepdim(2)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = xc.sqr()?.mean_keepdim(2)?;
+    xc.broadcast_div(&(var + 1e-5)?.sqrt()?)
+}
+
+/// Channel layer norm with learned `gamma` / `beta` (the text encoder's `LayerNorm`).
+#[derive(Debug, Clone)]
+pub struct ChannelLayerNorm {
+    gamma: Tensor,
+    beta: Tensor,
+}
+
+impl ChannelLayerNorm {
+    /// Loads `gamma` and `beta` (`[channels]`).
+    pub fn load(vb: VarBuilder, channels: usize) -> Result<Self> {
+        Ok(ChannelLayerNorm {
+            gamma: vb.get(channels, "gamma")?.reshape((1, channels, 1))?,
+            beta: vb.get(channels, "beta")?.reshape((1, channels, 1))?,
+        })
+    }
+
+    /// `[1, c, t]` → same shape.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        norm_channels(x, 1e-5)?
+            .broadcast_mul(&self.gamma)?
+            .broadcast_add(&self.beta)
+    }
+}
+
+/// Instance norm modulated by the style: `(1 + γ(s)) · norm(x) + β(s)` (StyleTTS2's AdaIN1d).
+#[derive(Debug, Clone)]
+pub struct AdaIn1d {
+    fc: QLinear,
+    channels: usize,
+}
+
+impl AdaIn1d {
+    /// Loads `fc` (`style_dim` → `2 · channels`).
+    pub fn load(vb: VarBuilder, style_dim: usize, channels: usize, int8: bool) -> Result<Self> {
+        Ok(AdaIn1d {
+            fc: QLinear::load(vb.pp("fc"), style_dim, 2 * channels, int8)?,
+            channels,
+        })
+    }
+
+    /// `x` `[1, c, t]`, `s` `[1, style_dim]`.
+    pub fn forward(&self, x: &Tensor, s: &Tensor) -> Result<Tensor> {
+        let h = self.fc.forward(s)?; // [1, 2c]
+        let gamma = (h.narrow(1, 0, self.channels)? + 1.0)?.unsqueeze(2)?;
+        let beta = h.narrow(1, self.channels, self.channels)?.unsqueeze(2)?;
+        instance_norm(x)?.broadcast_mul(&gamma)?.broadcast_add(&beta)
+    }
+}
+
+/// Layer norm over channels modulated by the style (StyleTTS2's AdaLayerNorm), on `[t, c]`.
+#[derive(Debug, Clone)]
+pub struct AdaLayerNorm {
+    fc: QLinear,
+    channels: usize,
+}
+
+impl AdaLayerNorm {
+    /// Loads `fc` (`style_dim` → `2 · channels`).
+    pub fn load(vb: VarBuilder, style_dim: usize, channels: usize, int8: bool) -> Result<Self> {
+        Ok(AdaLayerNorm {
+            fc: QLinear::load(vb.pp("fc"), style_dim, 2 * channels, int8)?,
+            channels,
+        })
+    }
+
+    /// `x` `[t, c]` (time-major), `s` `[1, style_dim]`.
+    pub fn forward(&self, x: &Tensor, s: &Tensor) -> Result<Tensor> {
+        let h = self.fc.forward(s)?;
+        let gamma = (h.narrow(1, 0, self.channels)? + 1.0)?;
+        let beta = h.narrow(1, self.channels, self.channels)?;
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let xc = x.broadcast_sub(&mean)?;
+        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+        xc.broadcast_div(&(var + 1e-5)?.sqrt()?)?
+            .broadcast_mul(&gamma)?
+            .broadcast_add(&beta)
+    }
+}
+
+/// One direction of an LSTM, PyTorch gate order (input, forget, cell, output).
+#[derive(Debug, Clone)]
+struct LstmDir {
+    w_ih_t: Tensor,
+    /// `[hidden, 4·hidden]` row-major, on the host.
+    w_hh_t: Vec<f32>,
+    bias: Tensor,
+}
+
+/// A one-layer bidirectional LSTM (`nn.LSTM(..., bidirectional=True, batch_first=True)`).
+#[derive(Debug, Clone)]
+pub struct BiLstm {
+    fwd: LstmDir,
+    bwd: LstmDir,
+    hidden: usize,
+    int8: bool,
+}
+
+impl BiLstm {
+    /// Loads `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0` and their `_reverse`.
+    /// `int8` simulates onnxruntime's DynamicQuantizeLSTM: the input sequence and each
+    /// step's hidden state are quantised to uint8 (per tensor) before their products.
+    pub fn load(vb: VarBuilder, input: usize, hidden: usize, int8: bool) -> Result<Self> {
+        let dir = |suffix: &str| -> Result<LstmDir> {
+            let w_ih = vb.get((4 * hidden, input), &format!("weight_ih_l0{suffix}"))?;
+            let w_hh = vb.get((4 * hidden, hidden), &format!("weight_hh_l0{suffix}"))?;
+            let b_ih = vb.get(4 * hidden, &format!("bias_ih_l0{suffix}"))?;
+            let b_hh = vb.get(4 * hidden, &format!("bias_hh_l0{suffix}"))?;
+            Ok(LstmDir {
+                w_ih_t: w_ih.t()?.contiguous()?,
+                w_hh_t: w_hh
+                    .t()?
+                    .contiguous()?
+                    .to_dtype(DType::F32)?
+                    .flatten_all()?
+                    .to_vec1()?,
+                bias: (b_ih + b_hh)?,
+            })
+        };
+        Ok(BiLstm {
+            fwd: dir("")?,
+            bwd: dir("_reverse")?,
+            hidden,
+            int8,
+        })
+    }
+
+    /// `[t, input]` (time-major, batch 1) → `[t, 2·hidden]` (forward then backward halves).
+    ///
+    /// The input projections are matrix products on the tensor's device; the recurrence
+    /// runs on the host, both directions in parallel.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let t_len = x.dim(0)?;
+        let h = self.hidden;
+        let xq;
+        let x = if self.int8 {
+            xq = fake_quant(x)?;
+            &xq
+        } else {
+            x
+        };
+        let pf = x.matmul(&self.fwd.w_ih_t)?.broadcast_add(&self.fwd.bias)?;
+        let pb = x.matmul(&self.bwd.w_ih_t)?.broadcast_add(&self.bwd.bias)?;
+        let pf: Vec<f32> = pf.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let pb: Vec<f32> = pb.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let (of, ob) = rayon::join(
+            || recur(&pf, &self.fwd.w_hh_t, t_len, h, false, self.int8),
+            || recur(&pb, &self.bwd.w_hh_t, t_len, h, true, self.int8),
+        );
+        let mut out = vec![0f32; t_len * 2 * h];
+        for t in 0..t_len {
+            out[t * 2 * h..t * 2 * h + h].copy_from_slice(&of[t * h..(t + 1) * h]);
+            out[t * 2 * h + h..(t + 1) * 2 * h].copy_from_slice(&ob[t * h..(t + 1) * h]);
+        }
+        Tensor::from_vec(out, (t_len, 2 * h), x.device())?.to_dtype(x.dtype())
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The LSTM recurrence over precomputed input projections `proj` (`[t, 4h]`).
+fn recur(proj: &[f32], w_hh_t: &[f32], t_len: usize, h: usize, reverse: bool, int8: bool) -> Vec<f32> {
+    let h4 = 4 * h;
+    let mut hs = vec![0f32; h];
+    let mut cs = vec![0f32; h];
+    let mut gates = vec![0f32; h4];
+    let mut hq = vec![0f32; h];
+    let mut out = vec![0f32; t_len * h];
+    for step in 0..t_len {
+        let t = if reverse { t_len - 1 - step } else { step };
+        gates.copy_from_slice(&proj[t * h4..(t + 1) * h4]);
+        hq.copy_from_slice(&hs);
+        if int8 {
+            fake_quant_slice(&mut hq);
+        }
+        for (k, &hk) in hq.iter().enumerate() {
+            if hk == 0.0 {
+                continue;
+            }
+            let row = &w_hh_t[k * h4..(k + 1) * h4];
+            for (g, &w) in gates.iter_mut().zip(row) {
+                *g += hk * w;
+            }
+        }
+        for j in 0..h {
+            let i = sigmoid(gates[j]);
+            let f = sigmoid(gates[h + j]);
+            let g = gates[2 * h + j].tanh();
+            let o = sigmoid(gates[3 * h + j]);
+            cs[j] = f * cs[j] + i * g;
+            hs[j] = o * cs[j].tanh();
+        }
+        out[t * h..(t + 1) * h].copy_from_slice(&hs);
+    }
+    out
+}
+
+/// StyleTTS2's `AdainResBlk1d`: AdaIN → LeakyReLU(0.2) → [upsample ×2] → conv → AdaIN →
+/// LeakyReLU → conv, plus a (learned when the width changes) shortcut, scaled by 1/√2.
+#[derive(Debug, Clone)]
+pub struct AdainResBlk1d {
+    norm1: AdaIn1d,
+    norm2: AdaIn1d,
+    conv1: Conv1d,
+    conv2: Conv1d,
+    conv1x1: Option<Conv1d>,
+    pool: Option<DepthwiseUp2>,
+}
+
+impl AdainResBlk1d {
+    /// Loads `norm1`, `norm2`, `conv1`, `conv2`, `conv1x1` (when `dim_in != dim_out`) and
+    /// `pool` (when `upsample`); `int8` as in [`fake_quant`].
+    pub fn load(
+        vb: VarBuilder,
+        dim_in: usize,
+        dim_out: usize,
+        style_dim: usize,
+        upsample: bool,
+        int8: bool,
+    ) -> Result<Self> {
+        Ok(AdainResBlk1d {
+            norm1: AdaIn1d::load(vb.pp("norm1"), style_dim, dim_in, int8)?,
+            norm2: AdaIn1d::load(vb.pp("norm2"), style_dim, dim_out, int8)?,
+            conv1: Conv1d::load(vb.pp("conv1"), dim_in, dim_out, 3, 1, 1, 1, true)?.with_int8(int8),
+            conv2: Conv1d::load(vb.pp("conv2"), dim_out, dim_out, 3, 1, 1, 1, true)?.with_int8(int8),
+            conv1x1: if dim_in != dim_out {
+                Some(Conv1d::load(vb.pp("conv1x1"), dim_in, dim_out, 1, 0, 1, 1, false)?.with_int8(int8))
+            } else {
+                None
+            },
+            pool: if upsample {
+                Some(DepthwiseUp2::load(vb.pp("pool"), dim_in)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Whether the block doubles the time axis.
+    pub fn upsamples(&self) -> bool {
+        self.pool.is_some()
+    }
+
+    /// `x` `[1, dim_in, t]`, `s` `[1, style_dim]` → `[1, dim_out, t]` (`2t` when upsampling).
+    pub fn forward(&self, x: &Tensor, s: &Tensor) -> Result<Tensor> {
+        let mut r = leaky_relu(&self.norm1.forward(x, s)?, 0.2)?;
+        if let Some(pool) = &self.pool {
+            r = pool.forward(&r)?;
+        }
+        let r = self.conv1.forward(&r)?;
+        let r = leaky_relu(&self.norm2.forward(&r, s)?, 0.2)?;
+        let r = self.conv2.forward(&r)?;
+        let mut sc = if self.pool.is_some() {
+            upsample_nearest2(x)?
+        } else {
+            x.clone()
+        };
+        if let Some(c) = &self.conv1x1 {
+            sc = c.forward(&sc)?;
+        }
+        (r + sc)? * std::f64::consts::FRAC_1_SQRT_2
+    }
+}
+
+/// Nearest-neighbour upsampling by two along time: `[1, c, t]` → `[1, c, 2t]`.
+pub fn upsample_nearest2(x: &Tensor) -> Result<Tensor> {
+    let (b, c, t) = x.dims3()?;
+    x.unsqueeze(3)?
+        .broadcast_as((b, c, t, 2))?
+        .contiguous()?
+        .reshape((b, c, 2 * t))
+}
