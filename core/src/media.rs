@@ -101,12 +101,13 @@ impl std::fmt::Debug for Mp4Writer {
 
 impl Mp4Writer {
     /// Opens `path` (any name: the container is always MP4) for writing.
-    /// `soundtrack` must be mono at [`AUDIO_RATE`]; it is encoded as stereo AAC.
+    /// `soundtrack` must be mono at [`AUDIO_RATE`]; it is encoded as stereo AAC. The
+    /// writer takes it over (no copy is kept elsewhere while frames stream in).
     /// `metadata` entries become container tags (`title`, `comment`, …).
     pub fn create(
         path: &Path,
         spec: &VideoSpec,
-        soundtrack: &Audio,
+        soundtrack: Audio,
         metadata: &[(String, String)],
     ) -> Result<Mp4Writer> {
         if soundtrack.sample_rate != AUDIO_RATE {
@@ -252,7 +253,7 @@ impl Mp4Writer {
             yuv: frame::Video::new(format::Pixel::YUV420P, spec.width, spec.height),
             spec: spec.clone(),
             frames: 0,
-            soundtrack: soundtrack.samples.clone(),
+            soundtrack: soundtrack.samples,
             audio_pos: 0,
             audio_frame,
             audio_packets: 0,
@@ -713,7 +714,7 @@ mod tests {
             audio_bitrate: 64_000,
         };
         let silence = Audio::new(vec![0.0; 2 * AUDIO_RATE as usize], AUDIO_RATE);
-        let mut w = Mp4Writer::create(path, &spec, &silence, &[]).unwrap();
+        let mut w = Mp4Writer::create(path, &spec, silence, &[]).unwrap();
         for i in 0..16 {
             let c = COLOURS[i / 4];
             let rgb: Vec<u8> = (0..64 * 48).flat_map(|_| c).collect();

@@ -419,6 +419,7 @@ impl Studio {
             &comp.music_mix,
             duration_s,
         )?;
+        drop(music); // the bed is mixed in: memory goes to the frames from here on
         timings.audio_s = t.elapsed().as_secs_f64();
         check(progress)?;
 
@@ -442,7 +443,7 @@ impl Studio {
             ("language".to_string(), lang.tag().to_string()),
         ];
         let mut writer =
-            Mp4Writer::create(&out_paths.tmp_video, &video_spec, &soundtrack, &metadata)?;
+            Mp4Writer::create(&out_paths.tmp_video, &video_spec, soundtrack, &metadata)?;
         let mut encode_s = 0.0f64;
         progress.stage("frames", frames);
         let render_busy_s = renderer.render_all(progress, &mut |rgb: &[u8]| {

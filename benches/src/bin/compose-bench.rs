@@ -173,12 +173,13 @@ fn child(seconds: f64, yuv_out: Option<&Path>) -> voxreel::Result<()> {
     };
     let narration = audio::resample(&audio::decode_file(&wav)?, 48_000)?;
     let mut soundtrack = loudness::normalize(&narration, -17.0, -2.0)?;
+    drop(narration);
     soundtrack
         .samples
         .resize((seconds * 48_000.0) as usize, 0.0);
     let spec = VideoSpec::vertical();
     let out = dir.join(format!("compose-{seconds}.mp4"));
-    let mut writer = Mp4Writer::create(&out, &spec, &soundtrack, &[])?;
+    let mut writer = Mp4Writer::create(&out, &spec, soundtrack, &[])?;
     let renderer = FrameRenderer::new(&tl, &fonts, &style)?;
     let mut raw = match yuv_out {
         Some(p) => Some(std::io::BufWriter::new(
