@@ -180,19 +180,8 @@ fn a_folder_of_images_maps_to_scenes_in_natural_order() {
             s["image"]
         );
         let t = (s["start_s"].as_f64().unwrap() + s["end_s"].as_f64().unwrap()) / 2.0;
-        let rgb = frame_at(&video, t, w, h);
         // Mean colour of the middle band (no titles, captions are sidecar only).
-        let mut sum = [0f64; 3];
-        let mut n = 0f64;
-        for y in h * 3 / 10..h * 7 / 10 {
-            for x in w / 5..w * 4 / 5 {
-                for k in 0..3 {
-                    sum[k] += rgb[(y * w + x) * 3 + k] as f64;
-                }
-                n += 1.0;
-            }
-        }
-        let got = sum.map(|v| v / n);
+        let got = middle_colour(&frame_at(&video, t, w, h), w, h);
         let want = colour(i + 1);
         for k in 0..3 {
             assert!(

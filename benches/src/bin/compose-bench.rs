@@ -19,6 +19,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+use voxreel_benches::peak_rss_mb;
+use voxreel_benches::repo;
 
 use voxreel::audio::{self, loudness, Audio};
 use voxreel::lang::Language;
@@ -47,22 +49,6 @@ const WORDS: [&str; 16] = [
     "the",
     "way.",
 ];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("benches/ lives in the repo")
-        .to_path_buf()
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// Six 1600×2400 test pictures (smooth gradients with detail), written as PNG.
 fn make_images(dir: &Path) -> Vec<PathBuf> {

@@ -6,8 +6,9 @@
 //!
 //! `cargo run --release -p voxreel-benches --bin ge2e-bench [-- --python PY]`
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
+use voxreel_benches::repo;
 
 use voxreel::audio::{decode_file, write_wav, Audio};
 use voxreel::voice::encoder::cosine;
@@ -15,13 +16,6 @@ use voxreel::voice::{EmbedOptions, VoiceEncoder};
 
 const SECONDS: f64 = 60.0;
 const RUNS: usize = 5;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("benches/ lives in the repo")
-        .to_path_buf()
-}
 
 /// 60 s of one speaker: the shared LibriSpeech clips of speaker 1688 joined, or the bundled sample looped.
 fn clip() -> Audio {

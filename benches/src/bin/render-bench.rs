@@ -5,8 +5,9 @@
 //! 180 s) with the bundled sample voice, each in a fresh child process so its
 //! peak RSS (VmHWM) is its own, and prints one JSON line per render.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
+use voxreel_benches::peak_rss_mb;
+use voxreel_benches::repo;
 
 use voxreel::lang::LanguageChoice;
 use voxreel::studio::{RenderRequest, Studio};
@@ -39,22 +40,6 @@ fn script(seconds: f64) -> String {
         i += 1;
     }
     out
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("benches/ lives in the repo")
-        .to_path_buf()
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn child(seconds: f64) -> voxreel::Result<()> {
