@@ -35,9 +35,14 @@ fn load_cases() -> Vec<Case> {
         .iter()
         .map(|c| {
             let nums = |k: &str| -> Vec<f64> {
-                c[k].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+                c[k].as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
             };
-            let mut r = hound::WavReader::open(data_dir().join(c["wav"].as_str().unwrap())).unwrap();
+            let mut r =
+                hound::WavReader::open(data_dir().join(c["wav"].as_str().unwrap())).unwrap();
             let audio = r
                 .samples::<i16>()
                 .map(|s| s.unwrap() as f32 / 32767.0)
@@ -117,13 +122,19 @@ struct Scores {
 
 impl Scores {
     fn new() -> Self {
-        Scores { mel: vec![], cos: vec![], len: vec![] }
+        Scores {
+            mel: vec![],
+            cos: vec![],
+            len: vec![],
+        }
     }
     fn add(&mut self, enc: &VoiceEncoder, ours: &[f32], theirs: &[f32]) -> (f64, f32, f64) {
         let len = ours.len() as f64 / theirs.len() as f64 - 1.0;
         let mel = log_mel_distance(ours, theirs);
         let ea = enc.embed(&Audio::new(ours.to_vec(), SAMPLE_RATE)).unwrap();
-        let eb = enc.embed(&Audio::new(theirs.to_vec(), SAMPLE_RATE)).unwrap();
+        let eb = enc
+            .embed(&Audio::new(theirs.to_vec(), SAMPLE_RATE))
+            .unwrap();
         let cos = ea.similarity(&eb).unwrap();
         self.mel.push(mel);
         self.cos.push(cos);
@@ -152,7 +163,9 @@ fn kokoro_matches_onnxruntime() {
     let enc = VoiceEncoder::load(&Device::Cpu).unwrap();
     let cases = load_cases();
     assert!(cases.len() >= 8);
-    let only: Option<usize> = std::env::var("KOKORO_CASE").ok().and_then(|v| v.parse().ok());
+    let only: Option<usize> = std::env::var("KOKORO_CASE")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let (mut equal, mut total, mut max_diff) = (0usize, 0usize, 0u32);
     let (mut free, mut forced) = (Scores::new(), Scores::new());
     for (i, c) in cases.iter().enumerate() {
@@ -162,10 +175,16 @@ fn kokoro_matches_onnxruntime() {
         let out = synth(&m, c);
         if let Ok(dir) = std::env::var("KOKORO_DUMP") {
             let a = Audio::new(out.audio.clone(), SAMPLE_RATE);
-            voxreel::audio::write_wav(&Path::new(&dir).join(format!("ours-{i:02}.wav")), &a).unwrap();
+            voxreel::audio::write_wav(&Path::new(&dir).join(format!("ours-{i:02}.wav")), &a)
+                .unwrap();
         }
         assert_eq!(out.durations.len(), c.durations.len());
-        let eq = out.durations.iter().zip(&c.durations).filter(|(a, b)| a == b).count();
+        let eq = out
+            .durations
+            .iter()
+            .zip(&c.durations)
+            .filter(|(a, b)| a == b)
+            .count();
         equal += eq;
         total += c.durations.len();
         for (a, b) in out.durations.iter().zip(&c.durations) {
@@ -178,7 +197,12 @@ fn kokoro_matches_onnxruntime() {
             .unwrap();
         let (fmel, fcos, _) = forced.add(&enc, &fo.audio, &c.audio);
         let n = fo.f0.len().min(c.f0.len());
-        let f0_err = fo.f0[..n].iter().zip(&c.f0[..n]).map(|(a, b)| (a - b).abs()).sum::<f32>() / n as f32;
+        let f0_err = fo.f0[..n]
+            .iter()
+            .zip(&c.f0[..n])
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / n as f32;
         eprintln!(
             "case {i} {:?}: durations {eq}/{} equal, length {:+.2} %, log-mel {mel:.2} dB, GE2E {cos:.4} | \
              forced durations: log-mel {fmel:.2} dB, GE2E {fcos:.4}, F0 mean |Δ| {f0_err:.2} Hz",
@@ -205,9 +229,21 @@ fn kokoro_matches_onnxruntime() {
     }
     assert!(eq_pct >= 96.0, "durations equal {eq_pct:.1} %");
     assert!(max_diff <= 1, "a duration is off by {max_diff} frames");
-    assert!(free.worst_len() <= 0.02, "length differs by {:.2} %", 100.0 * free.worst_len());
-    assert!(forced.mean_mel() <= 3.0, "log-mel difference {:.2} dB", forced.mean_mel());
-    assert!(forced.min_cos() >= 0.95, "GE2E cosine {:.4}", forced.min_cos());
+    assert!(
+        free.worst_len() <= 0.02,
+        "length differs by {:.2} %",
+        100.0 * free.worst_len()
+    );
+    assert!(
+        forced.mean_mel() <= 3.0,
+        "log-mel difference {:.2} dB",
+        forced.mean_mel()
+    );
+    assert!(
+        forced.min_cos() >= 0.95,
+        "GE2E cosine {:.4}",
+        forced.min_cos()
+    );
     assert!(free.min_cos() >= 0.95, "GE2E cosine {:.4}", free.min_cos());
 }
 
@@ -236,7 +272,10 @@ fn voice_of_wrong_shape_is_a_typed_error() {
     bytes.extend_from_slice(header.as_bytes());
     bytes.extend_from_slice(&data);
     let err = Voices::from_safetensors_bytes(&bytes, Path::new("voices.safetensors")).unwrap_err();
-    assert!(matches!(err, voxreel::Error::VoiceShape { ref voice, .. } if voice == "bad"), "{err:?}");
+    assert!(
+        matches!(err, voxreel::Error::VoiceShape { ref voice, .. } if voice == "bad"),
+        "{err:?}"
+    );
     assert_eq!(err.code(), "voice_shape");
 }
 

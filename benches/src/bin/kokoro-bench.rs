@@ -46,14 +46,20 @@ fn main() {
         })
         .collect();
     // warm-up
-    model.synthesize_tokens(&inputs[0].0, &inputs[0].1, 1.0).unwrap();
+    model
+        .synthesize_tokens(&inputs[0].0, &inputs[0].1, 1.0)
+        .unwrap();
     let runs = 2;
     let t1 = Instant::now();
     let mut samples = 0;
     for _ in 0..runs {
         samples = 0;
         for (tokens, style) in &inputs {
-            samples += model.synthesize_tokens(tokens, style, 1.0).unwrap().audio.len();
+            samples += model
+                .synthesize_tokens(tokens, style, 1.0)
+                .unwrap()
+                .audio
+                .len();
         }
     }
     let dt = t1.elapsed().as_secs_f64() / runs as f64;

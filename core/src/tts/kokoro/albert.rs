@@ -74,7 +74,11 @@ impl Albert {
         let q8 = cfg.int8_activations;
         let ln = |vb: VarBuilder, n: usize| candle_nn::layer_norm(n, 1e-12, vb);
         Ok(Albert {
-            word: candle_nn::embedding(cfg.vocab_size, cfg.embedding_size, e.pp("word_embeddings"))?,
+            word: candle_nn::embedding(
+                cfg.vocab_size,
+                cfg.embedding_size,
+                e.pp("word_embeddings"),
+            )?,
             position: candle_nn::embedding(
                 cfg.max_positions,
                 cfg.embedding_size,
@@ -123,16 +127,15 @@ impl Albert {
             let v = heads(self.value.forward(&x)?)?;
             let att = (q.matmul(&k.t()?)? * scale)?;
             let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let ctx = att
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((1, t, self.cfg.hidden_size))?;
+            let ctx = att.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((
+                1,
+                t,
+                self.cfg.hidden_size,
+            ))?;
             let a = self.attn_norm.forward(&(self.dense.forward(&ctx)? + &x)?)?;
             let f = self.ffn.forward(&a)?.gelu()?; // gelu_new (tanh approximation)
             let f = self.ffn_output.forward(&f)?;
             x = self.full_norm.forward(&(f + a)?)?;
-
         }
         Ok(x)
     }

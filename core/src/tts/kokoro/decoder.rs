@@ -101,12 +101,48 @@ impl AdaInResBlock1 {
         };
         for (i, d) in dilation.iter().enumerate() {
             let pad = |d: usize| (kernel * d - d) / 2;
-            b.convs1.push(Conv1d::load(vb.pp(format!("convs1.{i}")), channels, channels, kernel, pad(*d), 1, *d, true)?.with_int8(int8));
-            b.convs2.push(Conv1d::load(vb.pp(format!("convs2.{i}")), channels, channels, kernel, pad(1), 1, 1, true)?.with_int8(int8));
-            b.adain1.push(AdaIn1d::load(vb.pp(format!("adain1.{i}")), style_dim, channels, int8)?);
-            b.adain2.push(AdaIn1d::load(vb.pp(format!("adain2.{i}")), style_dim, channels, int8)?);
-            b.alpha1.push(vb.get((1, channels, 1), &format!("alpha1.{i}"))?);
-            b.alpha2.push(vb.get((1, channels, 1), &format!("alpha2.{i}"))?);
+            b.convs1.push(
+                Conv1d::load(
+                    vb.pp(format!("convs1.{i}")),
+                    channels,
+                    channels,
+                    kernel,
+                    pad(*d),
+                    1,
+                    *d,
+                    true,
+                )?
+                .with_int8(int8),
+            );
+            b.convs2.push(
+                Conv1d::load(
+                    vb.pp(format!("convs2.{i}")),
+                    channels,
+                    channels,
+                    kernel,
+                    pad(1),
+                    1,
+                    1,
+                    true,
+                )?
+                .with_int8(int8),
+            );
+            b.adain1.push(AdaIn1d::load(
+                vb.pp(format!("adain1.{i}")),
+                style_dim,
+                channels,
+                int8,
+            )?);
+            b.adain2.push(AdaIn1d::load(
+                vb.pp(format!("adain2.{i}")),
+                style_dim,
+                channels,
+                int8,
+            )?);
+            b.alpha1
+                .push(vb.get((1, channels, 1), &format!("alpha1.{i}"))?);
+            b.alpha2
+                .push(vb.get((1, channels, 1), &format!("alpha2.{i}"))?);
         }
         Ok(b)
     }
@@ -172,7 +208,14 @@ impl Generator {
             let (u, k) = (cfg.upsample_rates[i], cfg.upsample_kernel_sizes[i]);
             let c_prev = cfg.upsample_initial_channel >> i;
             let ch = cfg.upsample_initial_channel >> (i + 1);
-            g.ups.push(ConvTranspose1d::load(vb.pp(format!("ups.{i}")), c_prev, ch, k, u, (k - u) / 2)?);
+            g.ups.push(ConvTranspose1d::load(
+                vb.pp(format!("ups.{i}")),
+                c_prev,
+                ch,
+                k,
+                u,
+                (k - u) / 2,
+            )?);
             for (j, (k, d)) in cfg
                 .resblock_kernel_sizes
                 .iter()
@@ -180,15 +223,60 @@ impl Generator {
                 .enumerate()
             {
                 let idx = i * cfg.resblock_kernel_sizes.len() + j;
-                g.resblocks.push(AdaInResBlock1::load(vb.pp(format!("resblocks.{idx}")), ch, *k, *d, cfg.style_dim, q8)?);
+                g.resblocks.push(AdaInResBlock1::load(
+                    vb.pp(format!("resblocks.{idx}")),
+                    ch,
+                    *k,
+                    *d,
+                    cfg.style_dim,
+                    q8,
+                )?);
             }
             if i + 1 < n_up {
                 let stride: usize = cfg.upsample_rates[i + 1..].iter().product();
-                g.noise_convs.push(Conv1d::load(vb.pp(format!("noise_convs.{i}")), bins, ch, 2 * stride, stride.div_ceil(2), stride, 1, true)?.with_int8(q8));
-                g.noise_res.push(AdaInResBlock1::load(vb.pp(format!("noise_res.{i}")), ch, 7, [1, 3, 5], cfg.style_dim, q8)?);
+                g.noise_convs.push(
+                    Conv1d::load(
+                        vb.pp(format!("noise_convs.{i}")),
+                        bins,
+                        ch,
+                        2 * stride,
+                        stride.div_ceil(2),
+                        stride,
+                        1,
+                        true,
+                    )?
+                    .with_int8(q8),
+                );
+                g.noise_res.push(AdaInResBlock1::load(
+                    vb.pp(format!("noise_res.{i}")),
+                    ch,
+                    7,
+                    [1, 3, 5],
+                    cfg.style_dim,
+                    q8,
+                )?);
             } else {
-                g.noise_convs.push(Conv1d::load(vb.pp(format!("noise_convs.{i}")), bins, ch, 1, 0, 1, 1, true)?.with_int8(q8));
-                g.noise_res.push(AdaInResBlock1::load(vb.pp(format!("noise_res.{i}")), ch, 11, [1, 3, 5], cfg.style_dim, q8)?);
+                g.noise_convs.push(
+                    Conv1d::load(
+                        vb.pp(format!("noise_convs.{i}")),
+                        bins,
+                        ch,
+                        1,
+                        0,
+                        1,
+                        1,
+                        true,
+                    )?
+                    .with_int8(q8),
+                );
+                g.noise_res.push(AdaInResBlock1::load(
+                    vb.pp(format!("noise_res.{i}")),
+                    ch,
+                    11,
+                    [1, 3, 5],
+                    cfg.style_dim,
+                    q8,
+                )?);
             }
         }
         Ok(g)
@@ -412,7 +500,13 @@ fn istft(mag: &[f32], phase: &[f32], n_fft: usize, hop: usize) -> Vec<f32> {
     }
     let pad = n_fft / 2;
     (pad..pad + hop * (frames - 1))
-        .map(|i| if wsum[i] > 1e-11 { y[i] / wsum[i] } else { y[i] })
+        .map(|i| {
+            if wsum[i] > 1e-11 {
+                y[i] / wsum[i]
+            } else {
+                y[i]
+            }
+        })
         .collect()
 }
 
@@ -439,7 +533,14 @@ impl Decoder {
                 AdainResBlk1d::load(vb.pp("decode.0"), cat, 1024, sd, false, q8)?,
                 AdainResBlk1d::load(vb.pp("decode.1"), cat, 1024, sd, false, q8)?,
                 AdainResBlk1d::load(vb.pp("decode.2"), cat, 1024, sd, false, q8)?,
-                AdainResBlk1d::load(vb.pp("decode.3"), cat, cfg.upsample_initial_channel, sd, true, q8)?,
+                AdainResBlk1d::load(
+                    vb.pp("decode.3"),
+                    cat,
+                    cfg.upsample_initial_channel,
+                    sd,
+                    true,
+                    q8,
+                )?,
             ],
             f0_conv: Conv1d::load(vb.pp("F0_conv"), 1, 1, 3, 1, 2, 1, true)?.with_int8(q8),
             n_conv: Conv1d::load(vb.pp("N_conv"), 1, 1, 3, 1, 2, 1, true)?.with_int8(q8),

@@ -16,6 +16,7 @@ pub mod albert;
 pub mod decoder;
 pub mod nn;
 pub mod prosody;
+pub mod synth;
 pub mod text_encoder;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use crate::{Error, Result};
 pub use albert::{Albert, AlbertConfig};
 pub use decoder::{Decoder, DecoderConfig};
 pub use prosody::{ProsodyConfig, ProsodyPredictor};
+pub use synth::KokoroSynthesizer;
 pub use text_encoder::{TextEncoder, TextEncoderConfig};
 
 /// Model id used in errors and reports.
@@ -165,7 +167,10 @@ impl KokoroNet {
         let durations: Vec<u32> = match overrides.durations {
             Some(d) => {
                 if d.len() != t || d.contains(&0) {
-                    candle_core::bail!("duration override: {} values (need {t}, each ≥ 1)", d.len());
+                    candle_core::bail!(
+                        "duration override: {} values (need {t}, each ≥ 1)",
+                        d.len()
+                    );
                 }
                 d.to_vec()
             }
@@ -189,7 +194,11 @@ impl KokoroNet {
             Some(edit) => {
                 let e = edit(&f0)?;
                 if e.dims() != f0.dims() {
-                    candle_core::bail!("F0 override has shape {:?}, expected {:?}", e.dims(), f0.dims());
+                    candle_core::bail!(
+                        "F0 override has shape {:?}, expected {:?}",
+                        e.dims(),
+                        f0.dims()
+                    );
                 }
                 e
             }
@@ -222,14 +231,20 @@ impl Vocab {
             reason: format!("{VOCAB_FILE}: {reason}"),
         };
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let obj = v.get("vocab").unwrap_or(&v).as_object().ok_or_else(|| bad("not an object".into()))?;
+        let obj = v
+            .get("vocab")
+            .unwrap_or(&v)
+            .as_object()
+            .ok_or_else(|| bad("not an object".into()))?;
         let mut map = HashMap::new();
         for (k, id) in obj {
             let mut chars = k.chars();
             let (Some(c), None) = (chars.next(), chars.next()) else {
                 return Err(bad(format!("symbol {k:?} is not one character")));
             };
-            let id = id.as_u64().ok_or_else(|| bad(format!("id of {k:?} is not a number")))?;
+            let id = id
+                .as_u64()
+                .ok_or_else(|| bad(format!("id of {k:?} is not a number")))?;
             map.insert(c, id as u32);
         }
         Ok(Vocab { map })
@@ -268,9 +283,11 @@ impl Voices {
     /// Reads `voices.safetensors` (one f32 tensor `[510, 256]` per voice). A tensor of any
     /// other shape is [`Error::VoiceShape`].
     pub fn from_safetensors_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| Error::Model {
-            model: KOKORO_MODEL_ID.into(),
-            reason: format!("{}: {e}", path.display()),
+        let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu).map_err(|e| {
+            Error::Model {
+                model: KOKORO_MODEL_ID.into(),
+                reason: format!("{}: {e}", path.display()),
+            }
         })?;
         let mut voices = HashMap::new();
         for (name, t) in tensors {
@@ -280,7 +297,10 @@ impl Voices {
                     found: format!("{:?} {:?}", t.dtype(), t.dims()),
                 });
             }
-            let data = t.flatten_all().and_then(|t| t.to_vec1()).map_err(model_err)?;
+            let data = t
+                .flatten_all()
+                .and_then(|t| t.to_vec1())
+                .map_err(model_err)?;
             voices.insert(name, data);
         }
         Ok(Voices { voices })
@@ -313,10 +333,13 @@ impl Voices {
     /// The style vector (256 values) of `voice` for an input of `n_tokens` phoneme tokens
     /// (padding excluded; row `min(n_tokens, 509)`, kokoro-onnx's choice).
     pub fn style(&self, voice: &str, n_tokens: usize) -> Result<&[f32]> {
-        let table = self.voices.get(voice).ok_or_else(|| Error::InvalidArgument {
-            name: "voice".into(),
-            reason: format!("no Kokoro voice {voice:?}"),
-        })?;
+        let table = self
+            .voices
+            .get(voice)
+            .ok_or_else(|| Error::InvalidArgument {
+                name: "voice".into(),
+                reason: format!("no Kokoro voice {voice:?}"),
+            })?;
         let row = n_tokens.min(MAX_TOKENS - 1);
         Ok(&table[row * STYLE_DIM..(row + 1) * STYLE_DIM])
     }
@@ -398,7 +421,8 @@ impl KokoroModel {
         }
         let read = |f: &str| std::fs::read(dir.join(f)).map_err(|e| Error::io(dir.join(f), e));
         let weights = read(WEIGHTS_FILE)?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, device).map_err(model_err)?;
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, device)
+            .map_err(model_err)?;
         let net = KokoroNet::load(vb, cfg).map_err(model_err)?;
         let voices = Voices::from_safetensors_bytes(&read(VOICES_FILE)?, &dir.join(VOICES_FILE))?;
         let vocab_text = String::from_utf8_lossy(&read(VOCAB_FILE)?).into_owned();

@@ -13,8 +13,16 @@ use candle_nn::{Linear, VarBuilder};
 /// engine follow onnxruntime closely (see [`KokoroConfig::int8_activations`](super::KokoroConfig)).
 pub fn fake_quant(x: &Tensor) -> Result<Tensor> {
     let flat = x.flatten_all()?;
-    let min = flat.min(0)?.to_dtype(DType::F32)?.to_scalar::<f32>()?.min(0.0);
-    let max = flat.max(0)?.to_dtype(DType::F32)?.to_scalar::<f32>()?.max(0.0);
+    let min = flat
+        .min(0)?
+        .to_dtype(DType::F32)?
+        .to_scalar::<f32>()?
+        .min(0.0);
+    let max = flat
+        .max(0)?
+        .to_dtype(DType::F32)?
+        .to_scalar::<f32>()?
+        .max(0.0);
     if max <= min {
         return Ok(x.clone());
     }
@@ -90,7 +98,11 @@ impl Conv1d {
         bias: bool,
     ) -> Result<Self> {
         let weight = vb.get((c_out, c_in, kernel), "weight")?;
-        let bias = if bias { Some(vb.get(c_out, "bias")?) } else { None };
+        let bias = if bias {
+            Some(vb.get(c_out, "bias")?)
+        } else {
+            None
+        };
         Ok(Conv1d {
             weight,
             bias,
@@ -299,7 +311,9 @@ impl AdaIn1d {
         let h = self.fc.forward(s)?; // [1, 2c]
         let gamma = (h.narrow(1, 0, self.channels)? + 1.0)?.unsqueeze(2)?;
         let beta = h.narrow(1, self.channels, self.channels)?.unsqueeze(2)?;
-        instance_norm(x)?.broadcast_mul(&gamma)?.broadcast_add(&beta)
+        instance_norm(x)?
+            .broadcast_mul(&gamma)?
+            .broadcast_add(&beta)
     }
 }
 
@@ -416,7 +430,14 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 /// The LSTM recurrence over precomputed input projections `proj` (`[t, 4h]`).
-fn recur(proj: &[f32], w_hh_t: &[f32], t_len: usize, h: usize, reverse: bool, int8: bool) -> Vec<f32> {
+fn recur(
+    proj: &[f32],
+    w_hh_t: &[f32],
+    t_len: usize,
+    h: usize,
+    reverse: bool,
+    int8: bool,
+) -> Vec<f32> {
     let h4 = 4 * h;
     let mut hs = vec![0f32; h];
     let mut cs = vec![0f32; h];
@@ -479,9 +500,13 @@ impl AdainResBlk1d {
             norm1: AdaIn1d::load(vb.pp("norm1"), style_dim, dim_in, int8)?,
             norm2: AdaIn1d::load(vb.pp("norm2"), style_dim, dim_out, int8)?,
             conv1: Conv1d::load(vb.pp("conv1"), dim_in, dim_out, 3, 1, 1, 1, true)?.with_int8(int8),
-            conv2: Conv1d::load(vb.pp("conv2"), dim_out, dim_out, 3, 1, 1, 1, true)?.with_int8(int8),
+            conv2: Conv1d::load(vb.pp("conv2"), dim_out, dim_out, 3, 1, 1, 1, true)?
+                .with_int8(int8),
             conv1x1: if dim_in != dim_out {
-                Some(Conv1d::load(vb.pp("conv1x1"), dim_in, dim_out, 1, 0, 1, 1, false)?.with_int8(int8))
+                Some(
+                    Conv1d::load(vb.pp("conv1x1"), dim_in, dim_out, 1, 0, 1, 1, false)?
+                        .with_int8(int8),
+                )
             } else {
                 None
             },

@@ -58,7 +58,10 @@ impl ProsodyPredictor {
             .map(|i| {
                 let l = vb.pp(format!("text_encoder.lstms.{}", 2 * i));
                 let n = vb.pp(format!("text_encoder.lstms.{}", 2 * i + 1));
-                Ok((BiLstm::load(l, h + sd, h / 2, q8)?, AdaLayerNorm::load(n, sd, h, q8)?))
+                Ok((
+                    BiLstm::load(l, h + sd, h / 2, q8)?,
+                    AdaLayerNorm::load(n, sd, h, q8)?,
+                ))
             })
             .collect::<Result<Vec<_>>>()?;
         let stack = |name: &str| -> Result<Vec<AdainResBlk1d>> {

@@ -50,8 +50,17 @@ impl TextEncoder {
             .map(|i| {
                 let b = vb.pp(format!("cnn.{i}"));
                 Ok((
-                    Conv1d::load(b.pp("0"), c, c, cfg.kernel_size, (cfg.kernel_size - 1) / 2, 1, 1, true)?
-                        .with_int8(cfg.int8_activations),
+                    Conv1d::load(
+                        b.pp("0"),
+                        c,
+                        c,
+                        cfg.kernel_size,
+                        (cfg.kernel_size - 1) / 2,
+                        1,
+                        1,
+                        true,
+                    )?
+                    .with_int8(cfg.int8_activations),
                     ChannelLayerNorm::load(b.pp("1"), c)?,
                 ))
             })
