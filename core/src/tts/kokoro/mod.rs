@@ -389,11 +389,9 @@ impl KokoroModel {
     /// Where the model is installed: `$VOXREEL_HOME/models/kokoro`, `VOXREEL_HOME`
     /// defaulting to `~/.cache/voxreel`.
     pub fn default_dir() -> PathBuf {
-        let home = std::env::var_os("VOXREEL_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/voxreel")))
-            .unwrap_or_else(|| PathBuf::from(".voxreel"));
-        home.join("models").join("kokoro")
+        // One resolution for the model and its English front end (an empty
+        // VOXREEL_HOME counts as unset).
+        crate::tts::g2p::EnglishG2p::default_dir()
     }
 
     /// Whether `dir` holds the three files of an installed model.

@@ -53,6 +53,7 @@ pub struct KokoroSynthesizer {
     g2p: Arc<EnglishG2p>,
     speaker: Option<String>,
     name: String,
+    max_tokens: usize,
 }
 
 /// Whether the Kokoro engine's files (weights, voices, vocabulary and the English lexicons)
@@ -87,6 +88,7 @@ impl KokoroSynthesizer {
             g2p,
             speaker: None,
             name: KOKORO_ENGINE_NAME.into(),
+            max_tokens: MAX_TOKENS,
         }
     }
 
@@ -99,7 +101,16 @@ impl KokoroSynthesizer {
             g2p: self.g2p.clone(),
             speaker: Some(speaker.to_string()),
             name: format!("{KOKORO_ENGINE_NAME} ({speaker})"),
+            max_tokens: self.max_tokens,
         })
+    }
+
+    /// The same engine with model windows of at most `max_tokens` tokens (16 to
+    /// [`MAX_TOKENS`], the default): shorter windows cost less memory per call and let
+    /// tests exercise the joins on short texts.
+    pub fn with_max_tokens(mut self, max_tokens: usize) -> Self {
+        self.max_tokens = max_tokens.clamp(16, MAX_TOKENS);
+        self
     }
 
     /// Checks that `speaker` is an installed voice.
@@ -214,7 +225,7 @@ impl Synthesizer for KokoroSynthesizer {
         }
         let speaker = self.resolve_speaker(voice);
         self.check_speaker(&speaker)?;
-        let chunks = self.g2p.phonemize(text)?;
+        let chunks = self.g2p.phonemize_with_limit(text, self.max_tokens)?;
         let sr = SAMPLE_RATE as f64;
         let pause = (CHUNK_PAUSE_S * sr).round() as usize;
         let fade = (EDGE_FADE_S * sr).round() as usize;
