@@ -360,7 +360,7 @@ impl Studio {
     ///   `speaker` or as chosen from `voice` (see [`crate::tts::kokoro::synth`]);
     /// - [`Engine::Espeak`]: the fallback engine (`speaker` must be unset);
     /// - [`Engine::Auto`]: Kokoro when installed and `language` is English, else the
-    ///   fallback (or Kokoro's error when there is no fallback).
+    ///   fallback, which ignores `speaker` (or Kokoro's error when there is no fallback).
     ///
     /// Errors: [`Error::MissingDependency`], [`Error::UnknownSpeaker`],
     /// [`Error::EngineLanguage`], [`Error::InvalidArgument`].
@@ -372,12 +372,7 @@ impl Studio {
         voice: &VoiceProfile,
     ) -> Result<SelectedEngine<'_>> {
         let kokoro = || -> Result<SelectedEngine<'_>> {
-            let k = self.kokoro()?;
-            let name = match speaker {
-                Some(s) => s.to_string(),
-                None => k.speaker_for(voice),
-            };
-            let k = k.with_speaker(&name)?;
+            // The language first: no need to load 325 MB of weights to refuse Chinese.
             if language != Language::English {
                 return Err(Error::EngineLanguage {
                     engine: kokoro_synth::KOKORO_ENGINE_NAME.into(),
@@ -385,7 +380,12 @@ impl Studio {
                     reason: "Kokoro in voxreel speaks English only for now (Mandarin is later work); use --engine espeak or --engine auto".into(),
                 });
             }
-            Ok(SelectedEngine::Kokoro(k))
+            let k = self.kokoro()?;
+            let name = match speaker {
+                Some(s) => s.to_string(),
+                None => k.speaker_for(voice),
+            };
+            Ok(SelectedEngine::Kokoro(k.with_speaker(&name)?))
         };
         match engine {
             Engine::Kokoro => kokoro(),
