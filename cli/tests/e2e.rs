@@ -224,6 +224,20 @@ fn english_render_is_a_valid_video_with_exact_captions() {
     let Some(r) = english() else { return };
     check_video(r);
     assert_eq!(r.json["language"], "en");
+    // The default engine speaks English with Kokoro when it is installed (the same
+    // VOXREEL_HOME resolution as the library), with espeak-ng otherwise.
+    let engine = r.json["engine"].as_str().unwrap_or_default();
+    let kokoro =
+        voxreel::tts::kokoro::synth::is_installed(&voxreel::tts::kokoro::synth::default_dir());
+    if kokoro {
+        assert!(engine.starts_with("kokoro-82m ("), "engine {engine}");
+    } else {
+        eprintln!("NOTE: Kokoro not installed; the English render used {engine}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.dir.path().join("out.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["engine"].as_str(), Some(engine));
     for c in &r.srt {
         for l in &c.lines {
             assert!(l.chars().count() <= 42, "line too long: {l:?}");
@@ -248,6 +262,8 @@ fn english_render_is_a_valid_video_with_exact_captions() {
 fn mandarin_render_is_a_valid_video_with_exact_captions() {
     let Some(r) = mandarin() else { return };
     check_video(r);
+    // Kokoro speaks English only here: Chinese falls back to espeak-ng.
+    assert_eq!(r.json["engine"], "espeak-ng");
     assert_eq!(r.json["language"], "zh-TW");
     for c in &r.srt {
         for l in &c.lines {

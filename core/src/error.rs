@@ -227,6 +227,24 @@ pub enum Error {
         /// What was found (dtype and shape, or size in bytes).
         found: String,
     },
+    /// A speaker (stock voice name) that the engine does not have.
+    #[error("unknown speaker {speaker:?}; installed voices: {known} (see `voxreel voices`)")]
+    UnknownSpeaker {
+        /// The name that was asked for.
+        speaker: String,
+        /// The installed names, comma-separated.
+        known: String,
+    },
+    /// A speech engine that cannot speak the requested language.
+    #[error("the {engine} engine cannot speak {language}: {reason}")]
+    EngineLanguage {
+        /// The engine.
+        engine: String,
+        /// The language tag (`zh-TW`).
+        language: String,
+        /// What to do instead.
+        reason: String,
+    },
     /// A phoneme sequence is empty or longer than the model takes in one call.
     #[error("{count} phoneme tokens; the model takes 1 to {max} per call")]
     TooManyTokens {
@@ -260,7 +278,9 @@ impl Error {
             | Error::ModelMismatch { .. }
             | Error::NothingToSpeak { .. }
             | Error::VoiceShape { .. }
-            | Error::TooManyTokens { .. } => ErrorKind::BadInput,
+            | Error::TooManyTokens { .. }
+            | Error::UnknownSpeaker { .. }
+            | Error::EngineLanguage { .. } => ErrorKind::BadInput,
             Error::MissingDependency { .. } | Error::InvalidModelFile { .. } => {
                 ErrorKind::MissingDependency
             }
@@ -302,6 +322,8 @@ impl Error {
             Error::InvalidModelFile { .. } => "invalid_model_file",
             Error::VoiceShape { .. } => "voice_shape",
             Error::TooManyTokens { .. } => "too_many_tokens",
+            Error::UnknownSpeaker { .. } => "unknown_speaker",
+            Error::EngineLanguage { .. } => "engine_language",
         }
     }
 

@@ -23,7 +23,9 @@ use crate::render::motion::Motion;
 use crate::render::{caption_max_line_width, CaptionStyle, FrameRenderer};
 use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
+use crate::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
 use crate::tts::narrate::{narrate, Narration};
+pub use crate::tts::Engine;
 use crate::tts::Synthesizer;
 use crate::voice::{VoiceEncoder, VoiceProfile};
 use crate::{Error, Result};
@@ -136,6 +138,49 @@ pub struct RenderRequest {
     /// Format, motion, music and captions.
     #[serde(default)]
     pub composition: Composition,
+    /// Speech engine ([`Engine::Auto`] by default: Kokoro for English when installed).
+    #[serde(default)]
+    pub engine: Engine,
+    /// Kokoro stock voice (`af_heart`, …); by default chosen from the voice profile.
+    #[serde(default)]
+    pub speaker: Option<String>,
+}
+
+/// Options of [`Studio::say`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SayOptions {
+    /// Language, or detection.
+    pub language: LanguageChoice,
+    /// Speech engine.
+    pub engine: Engine,
+    /// Kokoro stock voice; by default chosen from the voice profile.
+    pub speaker: Option<String>,
+}
+
+/// A spoken word (caption unit) of [`Studio::say`]'s output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpokenWord {
+    /// The word as written.
+    pub text: String,
+    /// When it starts, seconds from the start of the audio.
+    pub start_s: f64,
+    /// When it ends (the next word's start, or the end of speech).
+    pub end_s: f64,
+}
+
+/// What [`Studio::say`] produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SayOutput {
+    /// The speech at the engine's sample rate (24 kHz for Kokoro, 22.05 kHz for espeak-ng),
+    /// normalised to −14 LUFS with a true-peak ceiling.
+    pub audio: Audio,
+    /// The engine that spoke (`kokoro-82m (af_heart)`, `espeak-ng`).
+    pub engine: String,
+    /// Language used.
+    pub language: Language,
+    /// Every word with its time.
+    pub words: Vec<SpokenWord>,
 }
 
 /// Wall-clock seconds spent in each stage.
@@ -191,8 +236,14 @@ pub struct RenderOutput {
 }
 
 /// The high-level API every facade (CLI, bindings, server) calls.
+///
+/// A studio has a fallback engine (espeak-ng, or any [`Synthesizer`] given to
+/// [`Studio::new`]) and knows where Kokoro-82M would be installed; each request chooses
+/// with its [`Engine`] (see [`Studio::select_engine`]). Kokoro is loaded on first use.
 pub struct Studio {
-    synth: Box<dyn Synthesizer>,
+    synth: Option<Box<dyn Synthesizer>>,
+    kokoro_dir: PathBuf,
+    kokoro: std::sync::OnceLock<KokoroSynthesizer>,
     font_dirs: Vec<PathBuf>,
     video: VideoSpec,
     style: CaptionStyle,
@@ -203,17 +254,29 @@ pub struct Studio {
 impl std::fmt::Debug for Studio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Studio")
-            .field("engine", &self.synth.name())
+            .field(
+                "fallback",
+                &self.synth.as_ref().map(|s| s.name().to_string()),
+            )
+            .field("kokoro_dir", &self.kokoro_dir)
             .field("video", &self.video)
             .finish()
     }
 }
 
 impl Studio {
-    /// A studio speaking with `synth`, rendering 1080×1920 at 30 fps.
+    /// A studio with `synth` as its fallback engine (and Kokoro from
+    /// [`kokoro_synth::default_dir`] when installed), rendering 1080×1920 at 30 fps.
     pub fn new(synth: Box<dyn Synthesizer>) -> Self {
+        Self::with_fallback(Some(synth))
+    }
+
+    /// A studio whose engines are Kokoro and, if given, `fallback`.
+    pub fn with_fallback(fallback: Option<Box<dyn Synthesizer>>) -> Self {
         Studio {
-            synth,
+            synth: fallback,
+            kokoro_dir: kokoro_synth::default_dir(),
+            kokoro: std::sync::OnceLock::new(),
             font_dirs: Vec::new(),
             video: VideoSpec::vertical(),
             style: CaptionStyle::default(),
@@ -238,7 +301,7 @@ impl Studio {
         Ok(self.encoder.get_or_init(|| e))
     }
 
-    /// A studio with the espeak-ng engine.
+    /// A studio with the espeak-ng engine as fallback (and Kokoro when installed).
     #[cfg(feature = "espeak")]
     pub fn with_espeak() -> Result<Self> {
         Ok(Self::new(Box::new(
@@ -246,15 +309,115 @@ impl Studio {
         )))
     }
 
+    /// The usual studio: espeak-ng as fallback when built with the `espeak` feature and
+    /// espeak-ng is installed, Kokoro when installed.
+    pub fn auto() -> Self {
+        #[cfg(feature = "espeak")]
+        {
+            if let Ok(e) = crate::tts::espeak::EspeakSynthesizer::new() {
+                return Self::new(Box::new(e));
+            }
+        }
+        Self::with_fallback(None)
+    }
+
+    /// Reads Kokoro from `dir` instead of `$VOXREEL_HOME/models/kokoro`.
+    pub fn with_kokoro_dir(mut self, dir: PathBuf) -> Self {
+        self.kokoro_dir = dir;
+        self.kokoro = std::sync::OnceLock::new();
+        self
+    }
+
+    /// Where Kokoro is read from.
+    pub fn kokoro_dir(&self) -> &Path {
+        &self.kokoro_dir
+    }
+
+    /// Whether Kokoro's files are installed in [`Studio::kokoro_dir`].
+    pub fn kokoro_installed(&self) -> bool {
+        kokoro_synth::is_installed(&self.kokoro_dir)
+    }
+
+    /// The Kokoro engine, loaded on first use ([`Error::MissingDependency`] naming
+    /// `voxreel models fetch kokoro` when not installed).
+    pub fn kokoro(&self) -> Result<&KokoroSynthesizer> {
+        if let Some(k) = self.kokoro.get() {
+            return Ok(k);
+        }
+        let k = KokoroSynthesizer::load(&self.kokoro_dir, &self.device)?;
+        Ok(self.kokoro.get_or_init(|| k))
+    }
+
+    fn fallback(&self) -> Result<&dyn Synthesizer> {
+        self.synth.as_deref().ok_or_else(|| Error::MissingDependency {
+            what: "the espeak-ng engine (this voxreel was built without the `espeak` feature, or espeak-ng is not installed)".into(),
+            install: "sudo apt-get install espeak-ng libespeak-ng-dev && cargo install --path cli --features espeak".into(),
+        })
+    }
+
+    /// Chooses the engine for one job:
+    /// - [`Engine::Kokoro`]: Kokoro (must be installed; English only), speaking as
+    ///   `speaker` or as chosen from `voice` (see [`crate::tts::kokoro::synth`]);
+    /// - [`Engine::Espeak`]: the fallback engine (`speaker` must be unset);
+    /// - [`Engine::Auto`]: Kokoro when installed and `language` is English, else the
+    ///   fallback, which ignores `speaker` (or Kokoro's error when there is no fallback).
+    ///
+    /// Errors: [`Error::MissingDependency`], [`Error::UnknownSpeaker`],
+    /// [`Error::EngineLanguage`], [`Error::InvalidArgument`].
+    pub fn select_engine(
+        &self,
+        engine: Engine,
+        speaker: Option<&str>,
+        language: Language,
+        voice: &VoiceProfile,
+    ) -> Result<SelectedEngine<'_>> {
+        let kokoro = || -> Result<SelectedEngine<'_>> {
+            // The language first: no need to load 325 MB of weights to refuse Chinese.
+            if language != Language::English {
+                return Err(Error::EngineLanguage {
+                    engine: kokoro_synth::KOKORO_ENGINE_NAME.into(),
+                    language: language.tag().into(),
+                    reason: "Kokoro in voxreel speaks English only for now (Mandarin is later work); use --engine espeak or --engine auto".into(),
+                });
+            }
+            let k = self.kokoro()?;
+            let name = match speaker {
+                Some(s) => s.to_string(),
+                None => k.speaker_for(voice),
+            };
+            Ok(SelectedEngine::Kokoro(k.with_speaker(&name)?))
+        };
+        match engine {
+            Engine::Kokoro => kokoro(),
+            Engine::Espeak => {
+                if let Some(s) = speaker {
+                    return Err(Error::InvalidArgument {
+                        name: "speaker".into(),
+                        reason: format!("{s:?} is a Kokoro voice; espeak-ng picks its voice from the reference (drop --speaker or use --engine kokoro)"),
+                    });
+                }
+                Ok(SelectedEngine::Fallback(self.fallback()?))
+            }
+            Engine::Auto => {
+                if language == Language::English && self.kokoro_installed() {
+                    return kokoro();
+                }
+                match self.synth.as_deref() {
+                    Some(s) => Ok(SelectedEngine::Fallback(s)),
+                    None => kokoro(),
+                }
+            }
+        }
+    }
     /// Adds folders searched for fonts before the system ones.
     pub fn with_font_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
         self.font_dirs = dirs;
         self
     }
 
-    /// The speech engine's name.
+    /// The fallback engine's name (`espeak-ng`), or `none`.
     pub fn engine(&self) -> &str {
-        self.synth.name()
+        self.synth.as_ref().map_or("none", |s| s.name())
     }
 
     /// Enrols a reference recording: analysis and speaker embedding (errors for
@@ -268,18 +431,38 @@ impl Studio {
         crate::voice::load_voice(path, self.encoder()?)
     }
 
-    /// Speaks `text` (plain text or Markdown) in `voice`: 48 kHz mono at −14 LUFS.
+    /// Speaks `text` (plain text or Markdown) in `voice` with the engine chosen by
+    /// `options` (see [`Studio::select_engine`]): mono at the engine's sample rate,
+    /// −14 LUFS, with every word's time.
     pub fn say(
         &self,
         text: &str,
-        language: LanguageChoice,
+        options: &SayOptions,
         voice: &VoiceProfile,
         progress: &dyn Progress,
-    ) -> Result<Audio> {
+    ) -> Result<SayOutput> {
         let script = Script::parse(text, "text", None)?;
-        let lang = language.resolve(&script.plain_text());
-        let narration = narrate(&script, lang, self.synth.as_ref(), voice, progress)?;
-        finish_audio(&narration.audio, TARGET_LUFS)
+        let lang = options.language.resolve(&script.plain_text());
+        let synth = self.select_engine(options.engine, options.speaker.as_deref(), lang, voice)?;
+        let narration = narrate(&script, lang, synth.synthesizer(), voice, progress)?;
+        let audio = loudness::normalize(&narration.audio, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)?;
+        let words = narration
+            .sentences
+            .iter()
+            .flat_map(|s| {
+                s.units.iter().zip(&s.times).map(|(u, &(a, b))| SpokenWord {
+                    text: u.text.clone(),
+                    start_s: a,
+                    end_s: b,
+                })
+            })
+            .collect();
+        Ok(SayOutput {
+            audio,
+            engine: narration.engine,
+            language: lang,
+            words,
+        })
     }
 
     /// Runs the main job. See the module docs for the output guarantees.
@@ -310,7 +493,8 @@ impl Studio {
         check(progress)?;
 
         let t = Instant::now();
-        let narration: Narration = narrate(&script, lang, self.synth.as_ref(), &voice, progress)?;
+        let synth = self.select_engine(req.engine, req.speaker.as_deref(), lang, &voice)?;
+        let narration: Narration = narrate(&script, lang, synth.synthesizer(), &voice, progress)?;
         timings.synthesis_s = t.elapsed().as_secs_f64();
         if narration.audio.duration_s() > MAX_NARRATION_S {
             return Err(Error::AudioTooLong {
@@ -517,6 +701,35 @@ impl Studio {
     }
 }
 
+/// The engine [`Studio::select_engine`] chose for a job.
+pub enum SelectedEngine<'a> {
+    /// Kokoro with its speaker fixed.
+    Kokoro(KokoroSynthesizer),
+    /// The studio's fallback engine (espeak-ng).
+    Fallback(&'a dyn Synthesizer),
+}
+
+impl SelectedEngine<'_> {
+    /// The engine as a [`Synthesizer`].
+    pub fn synthesizer(&self) -> &dyn Synthesizer {
+        match self {
+            SelectedEngine::Kokoro(k) => k,
+            SelectedEngine::Fallback(s) => *s,
+        }
+    }
+
+    /// Its name for reports (`kokoro-82m (af_heart)`, `espeak-ng`).
+    pub fn name(&self) -> &str {
+        self.synthesizer().name()
+    }
+}
+
+impl std::fmt::Debug for SelectedEngine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SelectedEngine({})", self.name())
+    }
+}
+
 /// The soundtrack at 48 kHz, `duration_s` long: the narration (and the music bed under
 /// it, ducked), at −14 LUFS as played on two channels, true peak under the ceiling.
 fn soundtrack(
@@ -608,12 +821,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut h = sha2::Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Resamples narration to 48 kHz and normalises it to `lufs` with the true-peak ceiling.
-fn finish_audio(narration: &Audio, lufs: f64) -> Result<Audio> {
-    let a = audio::resample(narration, 48_000)?;
-    loudness::normalize(&a, lufs, TRUE_PEAK_CEILING_DBTP)
 }
 
 /// Image and video files (scene media) of a folder in natural filename order

@@ -44,3 +44,32 @@ pub trait Synthesizer: Send + Sync {
     /// Speaks `text` in `language` with the voice of `voice`.
     fn synthesize(&self, text: &str, language: Language, voice: &VoiceProfile) -> Result<Speech>;
 }
+
+/// Which speech engine speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Kokoro-82M when its files are installed and the language is English; espeak-ng
+    /// otherwise (Chinese, or Kokoro not installed).
+    #[default]
+    Auto,
+    /// Kokoro-82M (English only); not installed → [`crate::Error::MissingDependency`].
+    Kokoro,
+    /// espeak-ng (feature `espeak`).
+    Espeak,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Engine::Auto),
+            "kokoro" => Ok(Engine::Kokoro),
+            "espeak" | "espeak-ng" => Ok(Engine::Espeak),
+            _ => Err(crate::Error::InvalidArgument {
+                name: "engine".into(),
+                reason: format!("{s:?} (auto, kokoro or espeak expected)"),
+            }),
+        }
+    }
+}

@@ -16,6 +16,7 @@ pub mod albert;
 pub mod decoder;
 pub mod nn;
 pub mod prosody;
+pub mod synth;
 pub mod text_encoder;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use crate::{Error, Result};
 pub use albert::{Albert, AlbertConfig};
 pub use decoder::{Decoder, DecoderConfig};
 pub use prosody::{ProsodyConfig, ProsodyPredictor};
+pub use synth::KokoroSynthesizer;
 pub use text_encoder::{TextEncoder, TextEncoderConfig};
 
 /// Model id used in errors and reports.
@@ -387,11 +389,9 @@ impl KokoroModel {
     /// Where the model is installed: `$VOXREEL_HOME/models/kokoro`, `VOXREEL_HOME`
     /// defaulting to `~/.cache/voxreel`.
     pub fn default_dir() -> PathBuf {
-        let home = std::env::var_os("VOXREEL_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/voxreel")))
-            .unwrap_or_else(|| PathBuf::from(".voxreel"));
-        home.join("models").join("kokoro")
+        // One resolution for the model and its English front end (an empty
+        // VOXREEL_HOME counts as unset).
+        crate::tts::g2p::EnglishG2p::default_dir()
     }
 
     /// Whether `dir` holds the three files of an installed model.
