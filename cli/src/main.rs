@@ -349,6 +349,13 @@ fn file_size(p: &std::path::Path) -> Option<u64> {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`voxreel voices | head`) instead of failing on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     // FFmpeg's log level is process-wide: the application, not the library, sets it.
     voxreel::media::quiet_ffmpeg_logs();
