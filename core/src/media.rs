@@ -647,14 +647,14 @@ pub fn rgb_to_yuv420p(rgb: &[u8], w: usize, h: usize) -> Result<Vec<u8>> {
 }
 
 /// RGB24 → YUV 4:2:0, BT.709 limited range, chroma averaged over 2×2 blocks.
-/// Fixed point with 16 fractional bits (the coefficients below are BT.709's scaled
-/// to limited range × 65536), rows in parallel.
+/// Fixed point (luma with 8 fractional bits in 16-bit lanes, chroma with 16 bits:
+/// BT.709's coefficients scaled to limited range), rows in parallel.
 fn rgb_to_yuv420_bt709(rgb: &[u8], w: usize, h: usize, out: &mut frame::Video) {
     use rayon::prelude::*;
-    // Y' = 16 + 219/255 · (0.2126 R + 0.7152 G + 0.0722 B)
-    const YR: i32 = 11966;
-    const YG: i32 = 40254;
-    const YB: i32 = 4064;
+    // Y' = 16 + 219/255 · (0.2126 R + 0.7152 G + 0.0722 B), coefficients × 256
+    const YR8: u16 = 47;
+    const YG8: u16 = 157;
+    const YB8: u16 = 16;
     // Cb = 128 + 224/255 · (B − Y') / 1.8556;  Cr = 128 + 224/255 · (R − Y') / 1.5748
     const UR: i32 = -6596;
     const UG: i32 = -22189;
@@ -669,30 +669,51 @@ fn rgb_to_yuv420_bt709(rgb: &[u8], w: usize, h: usize, out: &mut frame::Video) {
         .enumerate()
         .for_each(|(y, row)| {
             let src = &rgb[y * w * 3..(y + 1) * w * 3];
+            // 8-bit coefficients in u16 lanes (vectorises well; within one level of the
+            // exact formula): 0.2126·219/255·256 ≈ 47, 0.7152·219/255·256 ≈ 157, 0.0722·… ≈ 16.
             for (o, p) in row[..w].iter_mut().zip(src.chunks_exact(3)) {
-                let v = YR * p[0] as i32 + YG * p[1] as i32 + YB * p[2] as i32;
-                *o = (16 + ((v + (1 << 15)) >> 16)) as u8;
+                let v = YR8 * p[0] as u16 + YG8 * p[1] as u16 + YB8 * p[2] as u16;
+                *o = ((v + 128) >> 8) as u8 + 16;
             }
         });
     let (cw, ch) = (w / 2, h / 2);
     let (us, vs) = (out.stride(1), out.stride(2));
-    // U and V rows are computed together from the same 2×2 sums.
+    // U and V rows are computed together from the same 2×2 sums: first the sums per
+    // channel (contiguous u16 arrays), then the matrix on them (both passes vectorise).
     let mut uv = vec![0u8; cw * ch * 2];
-    uv.par_chunks_mut(cw * 2).enumerate().for_each(|(cy, row)| {
-        let r0 = &rgb[cy * 2 * w * 3..(cy * 2 + 1) * w * 3];
-        let r1 = &rgb[(cy * 2 + 1) * w * 3..(cy * 2 + 2) * w * 3];
-        let (ur, vr) = row.split_at_mut(cw);
-        for cx in 0..cw {
-            let i = cx * 6;
-            let r = r0[i] as i32 + r0[i + 3] as i32 + r1[i] as i32 + r1[i + 3] as i32;
-            let g = r0[i + 1] as i32 + r0[i + 4] as i32 + r1[i + 1] as i32 + r1[i + 4] as i32;
-            let b = r0[i + 2] as i32 + r0[i + 5] as i32 + r1[i + 2] as i32 + r1[i + 5] as i32;
-            let u = (UR * r + UG * g + UB * b + (1 << 17)) >> 18;
-            let v = (VR * r + VG * g + VB * b + (1 << 17)) >> 18;
-            ur[cx] = (128 + u).clamp(16, 240) as u8;
-            vr[cx] = (128 + v).clamp(16, 240) as u8;
-        }
-    });
+    uv.par_chunks_mut(cw * 2).enumerate().for_each_init(
+        || [vec![0u16; cw], vec![0u16; cw], vec![0u16; cw]],
+        |sums, (cy, row)| {
+            let r0 = &rgb[cy * 2 * w * 3..(cy * 2 + 1) * w * 3];
+            let r1 = &rgb[(cy * 2 + 1) * w * 3..(cy * 2 + 2) * w * 3];
+            let [sr, sg, sb] = sums;
+            for ((((a, b), r), g), bl) in r0
+                .chunks_exact(6)
+                .zip(r1.chunks_exact(6))
+                .zip(sr.iter_mut())
+                .zip(sg.iter_mut())
+                .zip(sb.iter_mut())
+            {
+                *r = a[0] as u16 + a[3] as u16 + b[0] as u16 + b[3] as u16;
+                *g = a[1] as u16 + a[4] as u16 + b[1] as u16 + b[4] as u16;
+                *bl = a[2] as u16 + a[5] as u16 + b[2] as u16 + b[5] as u16;
+            }
+            let (ur, vr) = row.split_at_mut(cw);
+            for ((((u, v), &r), &g), &b) in ur
+                .iter_mut()
+                .zip(vr.iter_mut())
+                .zip(sr.iter())
+                .zip(sg.iter())
+                .zip(sb.iter())
+            {
+                let (r, g, b) = (r as i32, g as i32, b as i32);
+                let cu = (UR * r + UG * g + UB * b + (1 << 17)) >> 18;
+                let cv = (VR * r + VG * g + VB * b + (1 << 17)) >> 18;
+                *u = (128 + cu).clamp(16, 240) as u8;
+                *v = (128 + cv).clamp(16, 240) as u8;
+            }
+        },
+    );
     for (cy, row) in uv.chunks_exact(cw * 2).enumerate() {
         out.data_mut(1)[cy * us..cy * us + cw].copy_from_slice(&row[..cw]);
         out.data_mut(2)[cy * vs..cy * vs + cw].copy_from_slice(&row[cw..]);
