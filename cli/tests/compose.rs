@@ -1,21 +1,12 @@
 //! Composition: formats and presets, safe areas, scene order, music ducking.
 //! Renders real (short) videos and checks decoded frames and audio with ffmpeg.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::sample_voice as voice;
+use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_voxreel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn voice() -> PathBuf {
-    repo().join("samples/voices/librispeech-367.flac")
-}
 
 fn render(dir: &Path, script: &str, extra: &[&str]) -> serde_json::Value {
     let sp = dir.join("script.md");

@@ -4,6 +4,8 @@
 //! Needs the shared speech data (`../shared/data/speech/`); tests skip with a
 //! message when it is absent.
 
+mod common;
+use common::{repo, shared_speech};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -11,23 +13,6 @@ use std::sync::OnceLock;
 use voxreel::subtitles::{parse_srt, SrtCue};
 
 const BIN: &str = env!("CARGO_BIN_EXE_voxreel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn shared_speech() -> Option<PathBuf> {
-    let p = repo().join("../shared/data/speech");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: shared speech data not found at {}", p.display());
-        None
-    }
-}
 
 fn have(cmd: &str) -> bool {
     Command::new(cmd).arg("-version").output().is_ok()

@@ -5,24 +5,14 @@
 //! library does) skip with a message when it is absent; install it with
 //! `voxreel models fetch kokoro`.
 
+mod common;
+use common::sample_voice;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use voxreel::tts::kokoro::synth as kokoro_synth;
 
 const BIN: &str = env!("CARGO_BIN_EXE_voxreel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The bundled sample voice (LibriSpeech 367, female).
-fn sample_voice() -> PathBuf {
-    repo().join("samples/voices/librispeech-367.flac")
-}
 
 /// The installed Kokoro folder, or None (with a SKIP message).
 fn kokoro_dir(test: &str) -> Option<PathBuf> {

@@ -1,27 +1,11 @@
 //! The voice commands: `embed`, `compare`, `voice enroll`, on real speech from
 //! `../shared/data/speech/` (skips when absent) and the bundled sample.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{repo, shared_speech as speech};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_voxreel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn speech() -> Option<PathBuf> {
-    let p = repo().join("../shared/data/speech");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: shared speech data not found at {}", p.display());
-        None
-    }
-}
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
