@@ -6,7 +6,7 @@
 //! `voxreel models fetch kokoro`.
 
 mod common;
-use common::sample_voice;
+use common::{assert_ok, sample_voice};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -161,11 +161,7 @@ fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
         ],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let j = stdout_json(&out);
     // The sample voice is female: af_heart by default.
     assert_eq!(j["engine"], "kokoro-82m (af_heart)");
@@ -185,11 +181,7 @@ fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
         ],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let j = stdout_json(&out);
     assert_eq!(j["engine"], "espeak-ng");
     // Forcing Kokoro on Chinese is refused with a typed bad-input error.
@@ -223,11 +215,7 @@ fn voices_lists_kokoro_voices_with_language_and_gender() {
         return;
     }
     let out = run(&["voices", "--json"], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let j = stdout_json(&out);
     assert_eq!(j["kokoro"]["installed"], true);
     let vs = j["kokoro"]["voices"].as_array().unwrap();

@@ -738,10 +738,11 @@ fn soundtrack(
     mix: &MusicMix,
     duration_s: f64,
 ) -> Result<Audio> {
-    let mut voice = audio::resample(narration, 48_000)?;
+    let rate = crate::media::AUDIO_RATE;
+    let mut voice = audio::resample(narration, rate)?;
     voice
         .samples
-        .resize((duration_s * 48_000.0).round() as usize, 0.0);
+        .resize((duration_s * rate as f64).round() as usize, 0.0);
     // Narration at the target first, so the music level is relative to it.
     let target = TARGET_LUFS - DUAL_MONO_GAIN_DB;
     let mut mixed = loudness::normalize(&voice, target, TRUE_PEAK_CEILING_DBTP)?;

@@ -283,6 +283,6 @@ fn voice_of_wrong_shape_is_a_typed_error() {
 fn vocab_parses_kokoro_json() {
     use voxreel::tts::kokoro::Vocab;
     let v = Vocab::from_json(r#"{"vocab": {"a": 43, "ɹ": 123, " ": 16}}"#).unwrap();
-    assert_eq!(v.encode("aɹ a?"), vec![43, 123, 16, 43]);
+    assert_eq!(v.encode("aɹ a?").0, vec![43, 123, 16, 43]);
     assert_eq!(v.len(), 3);
 }

@@ -27,3 +27,12 @@ pub fn shared_speech() -> Option<PathBuf> {
         None
     }
 }
+
+/// Asserts that a command succeeded, showing its stderr if not.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

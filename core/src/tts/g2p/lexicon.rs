@@ -598,13 +598,7 @@ impl Lexicon {
 }
 
 fn read_dict(path: &Path) -> Result<HashMap<String, Entry>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            super::missing_asset(path)
-        } else {
-            Error::io(path, e)
-        }
-    })?;
+    let text = super::read_asset(path)?;
     parse_dict(&text, path)
 }
 

@@ -92,6 +92,17 @@ pub(crate) fn missing_asset(path: &Path) -> Error {
     }
 }
 
+/// Reads an installed text asset; a missing file names the install command.
+pub(crate) fn read_asset(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            missing_asset(path)
+        } else {
+            Error::io(path, e)
+        }
+    })
+}
+
 /// Where a word's phonemes came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

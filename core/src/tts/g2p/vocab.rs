@@ -14,13 +14,7 @@ pub struct Vocab {
 impl Vocab {
     /// Reads `vocab.json` (`{"vocab": {"a": 43, …}}`, or the bare map).
     pub fn load(path: &Path) -> Result<Vocab> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                super::missing_asset(path)
-            } else {
-                Error::io(path, e)
-            }
-        })?;
+        let text = super::read_asset(path)?;
         Vocab::from_json(&text).map_err(|reason| Error::InvalidModelFile {
             path: path.to_path_buf(),
             reason,

@@ -27,6 +27,8 @@ use candle_nn::VarBuilder;
 
 use crate::{Error, Result};
 
+/// The phoneme vocabulary (`vocab.json`), shared with the English front end.
+pub use crate::tts::g2p::Vocab;
 pub use albert::{Albert, AlbertConfig};
 pub use decoder::{Decoder, DecoderConfig};
 pub use prosody::{ProsodyConfig, ProsodyPredictor};
@@ -217,61 +219,6 @@ impl KokoroNet {
     }
 }
 
-/// The phoneme vocabulary: one symbol (a char) → token id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vocab {
-    map: HashMap<char, u32>,
-}
-
-impl Vocab {
-    /// Parses `vocab.json` (`{"ɑ": 69, …}`, or the same wrapped in `{"vocab": …}`).
-    pub fn from_json(text: &str) -> Result<Self> {
-        let bad = |reason: String| Error::Model {
-            model: KOKORO_MODEL_ID.into(),
-            reason: format!("{VOCAB_FILE}: {reason}"),
-        };
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let obj = v
-            .get("vocab")
-            .unwrap_or(&v)
-            .as_object()
-            .ok_or_else(|| bad("not an object".into()))?;
-        let mut map = HashMap::new();
-        for (k, id) in obj {
-            let mut chars = k.chars();
-            let (Some(c), None) = (chars.next(), chars.next()) else {
-                return Err(bad(format!("symbol {k:?} is not one character")));
-            };
-            let id = id
-                .as_u64()
-                .ok_or_else(|| bad(format!("id of {k:?} is not a number")))?;
-            map.insert(c, id as u32);
-        }
-        Ok(Vocab { map })
-    }
-
-    /// The id of one symbol.
-    pub fn id(&self, symbol: char) -> Option<u32> {
-        self.map.get(&symbol).copied()
-    }
-
-    /// Token ids of a phoneme string; symbols outside the vocabulary are skipped (as
-    /// Kokoro's own pipeline does).
-    pub fn encode(&self, phonemes: &str) -> Vec<u32> {
-        phonemes.chars().filter_map(|c| self.id(c)).collect()
-    }
-
-    /// Number of symbols.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether the vocabulary is empty.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
 /// The stock voices: per voice a `[510, 256]` table whose row `n` is the style for an input
 /// of `n` phoneme tokens.
 #[derive(Debug, Clone)]
@@ -423,8 +370,7 @@ impl KokoroModel {
             .map_err(model_err)?;
         let net = KokoroNet::load(vb, cfg).map_err(model_err)?;
         let voices = Voices::from_safetensors_bytes(&read(VOICES_FILE)?, &dir.join(VOICES_FILE))?;
-        let vocab_text = String::from_utf8_lossy(&read(VOCAB_FILE)?).into_owned();
-        let vocab = Vocab::from_json(&vocab_text)?;
+        let vocab = Vocab::load(&dir.join(VOCAB_FILE))?;
         Ok(KokoroModel {
             net,
             voices,
