@@ -17,7 +17,11 @@ ONNX_BYTES=92361271
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 
 mkdir -p "$CACHE"
-if [[ -f "$DEST/kokoro-v1.0.safetensors" && -f "$DEST/voices.safetensors" && -f "$DEST/vocab.json" ]]; then
+# FORMAT: the converter's output version (models/kokoro/convert.py); an older conversion is
+# redone from the cached downloads.
+FORMAT=2
+if [[ -f "$DEST/kokoro-v1.0.safetensors" && -f "$DEST/voices.safetensors" && -f "$DEST/vocab.json" &&
+      "$(cat "$DEST/FORMAT" 2>/dev/null)" == "$FORMAT" ]]; then
   echo "kokoro: already installed in $DEST"
   exit 0
 fi

@@ -60,6 +60,9 @@ def torch_name_from_init(name):
     raise ValueError(name)
 
 
+# 2: ConvInteger weights also carry `weight_scale` and `weight_zero_point`.
+FORMAT_VERSION = 2
+
 ALBERT_LINEARS = ("query", "key", "value", "dense", "ffn", "ffn_output")
 
 
@@ -136,7 +139,12 @@ def convert_model(onnx_path):
             wname = n.input[1]
             sname = wname[: -len("_quantized")] + "_scale"
             w = deq(inits[wname], inits[n.input[3]], inits[sname])
-            put(module_from_node(n.name) + ".weight", w)
+            mod = module_from_node(n.name)
+            put(mod + ".weight", w)
+            # the integer grid, so the engine can run the same integer convolution and
+            # quantise the bias the way the export does (floor(bias / (x_scale * w_scale)))
+            put(mod + ".weight_scale", np.asarray(inits[sname], dtype=np.float32).reshape(1))
+            put(mod + ".weight_zero_point", np.asarray(inits[n.input[3]], dtype=np.float32).reshape(1))
         elif n.op_type == "DynamicQuantizeLSTM":
             mod = module_from_node(n.name)
             hidden = [a.i for a in n.attribute if a.name == "hidden_size"][0]
@@ -199,7 +207,8 @@ def main():
     weights = convert_model(args.onnx)
     n_params = sum(a.size for a in weights.values())
     save_safetensors(os.path.join(args.out, "kokoro-v1.0.safetensors"), weights,
-                     {"source": "kokoro-v1.0.int8.onnx", "dequantised": "float32 = (q - zero_point) * scale"})
+                     {"source": "kokoro-v1.0.int8.onnx", "dequantised": "float32 = (q - zero_point) * scale",
+                      "format": str(FORMAT_VERSION)})
     voices = convert_voices(args.voices_dir)
     save_safetensors(os.path.join(args.out, "voices.safetensors"), voices)
     with open(args.vocab, encoding="utf-8") as f:
@@ -207,6 +216,8 @@ def main():
     vocab = vocab.get("vocab", vocab)
     with open(os.path.join(args.out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False, indent=0, sort_keys=True)
+    with open(os.path.join(args.out, "FORMAT"), "w") as f:
+        f.write(f"{FORMAT_VERSION}\n")
     print(f"{len(weights)} tensors, {n_params} parameters; {len(voices)} voices; {len(vocab)} symbols -> {args.out}",
           file=sys.stderr)
 

@@ -16,6 +16,7 @@ pub mod albert;
 pub mod decoder;
 pub mod nn;
 pub mod prosody;
+pub mod qconv;
 pub mod synth;
 pub mod text_encoder;
 

@@ -6,12 +6,20 @@
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
+use super::qconv::QuantConv1d;
+
 /// onnxruntime's dynamic activation quantisation, simulated: `x` is rounded to the 256
 /// levels of a per-tensor uint8 grid spanning `[min(0, min x), max(0, max x)]` (scale
 /// `range / 255`, zero point rounded) and mapped back to f32. The int8 ONNX export does
 /// this to the input of every integer matmul and convolution; doing the same makes this
 /// engine follow onnxruntime closely (see [`KokoroConfig::int8_activations`](super::KokoroConfig)).
 pub fn fake_quant(x: &Tensor) -> Result<Tensor> {
+    Ok(fake_quant_scaled(x)?.0)
+}
+
+/// [`fake_quant`], also returning the grid's scale (0 when `x` is all zeros and is
+/// returned unchanged).
+pub fn fake_quant_scaled(x: &Tensor) -> Result<(Tensor, f32)> {
     let flat = x.flatten_all()?;
     let min = flat
         .min(0)?
@@ -24,13 +32,13 @@ pub fn fake_quant(x: &Tensor) -> Result<Tensor> {
         .to_scalar::<f32>()?
         .max(0.0);
     if max <= min {
-        return Ok(x.clone());
+        return Ok((x.clone(), 0.0));
     }
     let scale = (max - min) / 255.0;
     let zp = (-min / scale).round_ties_even().clamp(0.0, 255.0);
     let s = Tensor::new(scale, x.device())?.to_dtype(x.dtype())?;
     let q = (x.broadcast_div(&s)?.round()? + zp as f64)?.clamp(0f32, 255f32)?;
-    (q - zp as f64)?.broadcast_mul(&s)
+    Ok(((q - zp as f64)?.broadcast_mul(&s)?, scale))
 }
 
 /// [`fake_quant`] on host values (the LSTM's per-step hidden state).
@@ -78,6 +86,11 @@ impl QLinear {
 pub struct Conv1d {
     weight: Tensor,
     bias: Option<Tensor>,
+    /// The int8 export's weight scale (format-2 conversions): with `int8`, the bias is
+    /// quantised as onnxruntime does, `floor(bias / (x_scale · w_scale))` steps.
+    weight_scale: Option<f32>,
+    /// The same convolution in integers, used when `int8` is set (onnxruntime's result).
+    integer: Option<std::sync::Arc<QuantConv1d>>,
     padding: usize,
     stride: usize,
     dilation: usize,
@@ -103,9 +116,34 @@ impl Conv1d {
         } else {
             None
         };
+        let scalar = |name: &str| -> Result<f32> {
+            Ok(vb.get(1, name)?.to_dtype(DType::F32)?.to_vec1::<f32>()?[0])
+        };
+        let weight_scale = if vb.contains_tensor("weight_scale") {
+            Some(scalar("weight_scale")?)
+        } else {
+            None
+        };
+        // the integer kernel (CPU, stride 1) when the converter kept the uint8 grid
+        let integer = match weight_scale {
+            Some(ws) if stride == 1 && weight.device().is_cpu() => {
+                let zp = scalar("weight_zero_point")?;
+                let w: Vec<f32> = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                let b: Option<Vec<f32>> = match &bias {
+                    Some(b) => Some(b.to_dtype(DType::F32)?.to_vec1()?),
+                    None => None,
+                };
+                let q = QuantConv1d::new(&w, c_out, c_in, kernel, padding, dilation, ws, zp, b)
+                    .map_err(|e| candle_core::Error::Msg(format!("{}: {}", vb.prefix(), e.0)))?;
+                Some(std::sync::Arc::new(q))
+            }
+            _ => None,
+        };
         Ok(Conv1d {
             weight,
             bias,
+            weight_scale,
+            integer,
             padding,
             stride,
             dilation,
@@ -121,9 +159,24 @@ impl Conv1d {
 
     /// `[1, in, t]` → `[1, out, t']`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (true, Some(q)) = (self.int8, &self.integer) {
+            let (_, c_in, t) = x.dims3()?;
+            let xv: Vec<f32> = x.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+            if c_in != q.c_in() || q.c_out() == 0 {
+                return Err(candle_core::Error::Msg(
+                    "integer convolution: bad input shape".into(),
+                ));
+            }
+            let y = q.forward(&xv, t);
+            let t_out = y.len() / q.c_out();
+            return Tensor::from_vec(y, (1, q.c_out(), t_out), x.device())?.to_dtype(x.dtype());
+        }
         let xq;
+        let mut step = None;
         let x = if self.int8 {
-            xq = fake_quant(x)?;
+            let (q, x_scale) = fake_quant_scaled(x)?;
+            xq = q;
+            step = self.weight_scale.map(|w| x_scale * w).filter(|s| *s > 0.0);
             &xq
         } else {
             x
@@ -136,9 +189,15 @@ impl Conv1d {
         } else {
             x.conv1d(&self.weight, self.padding, self.stride, self.dilation, 1)?
         };
-        match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, (), 1))?),
-            None => Ok(y),
+        match (&self.bias, step) {
+            (Some(b), Some(step)) => {
+                // the export adds floor(bias / step) integer steps to the accumulator
+                let st = Tensor::new(step, b.device())?.to_dtype(b.dtype())?;
+                let bq = b.broadcast_div(&st)?.floor()?.broadcast_mul(&st)?;
+                y.broadcast_add(&bq.reshape((1, (), 1))?)
+            }
+            (Some(b), None) => y.broadcast_add(&b.reshape((1, (), 1))?),
+            (None, _) => Ok(y),
         }
     }
 }
