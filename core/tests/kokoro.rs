@@ -4,6 +4,8 @@
 //! per-token durations, F0 / energy curves and 16-bit audio for 8 English sentences in the
 //! `af_heart` voice. The model itself is not in git: these tests skip (with a message) when
 //! `$VOXREEL_HOME/models/kokoro` has not been installed by `scripts/fetch-kokoro.sh`.
+//! The intelligibility test also needs the pocketsphinx venv of `scripts/fetch-asr.sh`
+//! (`$VOXREEL_HOME/venvs/asr`) and skips without it.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,8 @@ use voxreel::{Audio, Device};
 
 struct Case {
     text: String,
+    /// the reference WAV's file name in `tests/data/kokoro/`
+    wav: String,
     tokens: Vec<u32>,
     style_row: usize,
     voice: String,
@@ -49,6 +53,7 @@ fn load_cases() -> Vec<Case> {
                 .collect();
             Case {
                 text: c["text"].as_str().unwrap().into(),
+                wav: c["wav"].as_str().unwrap().into(),
                 tokens: nums("tokens").iter().map(|&x| x as u32).collect(),
                 style_row: c["style_row"].as_u64().unwrap() as usize,
                 voice: c["voice"].as_str().unwrap().into(),
@@ -245,6 +250,114 @@ fn kokoro_matches_onnxruntime() {
         forced.min_cos()
     );
     assert!(free.min_cos() >= 0.95, "GE2E cosine {:.4}", free.min_cos());
+}
+
+/// `$VOXREEL_HOME/venvs/asr/bin/python`, made by `scripts/fetch-asr.sh`, when it is there.
+fn asr_python() -> Option<PathBuf> {
+    // $VOXREEL_HOME resolved as the model's folder is ($VOXREEL_HOME/models/kokoro)
+    let model_dir = KokoroModel::default_dir();
+    let home = model_dir.parent().and_then(Path::parent)?;
+    let python = home.join("venvs").join("asr").join("bin").join("python");
+    if python.is_file() {
+        Some(python)
+    } else {
+        eprintln!(
+            "SKIPPED: the pocketsphinx venv is not installed ({} missing; run scripts/fetch-asr.sh)",
+            python.display()
+        );
+        None
+    }
+}
+
+/// pocketsphinx word error rates of one folder of case WAVs (`scripts/kokoro-asr.py`).
+struct AsrScores {
+    /// (reference, hypothesis, WER %) per case, in cases.json order
+    files: Vec<(String, String, f64)>,
+    errors: u64,
+    words: u64,
+    wer_percent: f64,
+}
+
+fn asr_scores(python: &Path, wav_dir: &Path) -> AsrScores {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kokoro-asr.py");
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .arg("--cases")
+        .arg(data_dir().join("cases.json"))
+        .arg("--wav-dir")
+        .arg(wav_dir)
+        .output()
+        .expect("run scripts/kokoro-asr.py");
+    assert!(
+        out.status.success(),
+        "kokoro-asr.py on {} failed ({}): {}",
+        wav_dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("kokoro-asr.py JSON");
+    let files = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["reference"].as_str().unwrap().to_string(),
+                f["hypothesis"].as_str().unwrap().to_string(),
+                f["wer_percent"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    AsrScores {
+        files,
+        errors: v["errors"].as_u64().unwrap(),
+        words: v["words"].as_u64().unwrap(),
+        wer_percent: v["wer_percent"].as_f64().unwrap(),
+    }
+}
+
+/// Intelligibility: pocketsphinx's word error rate on our synthesis of the 8 cases is within
+/// 3 points of its WER on onnxruntime's audio of the same token ids and style (the committed
+/// WAVs). Measured figures: `tests/data/kokoro/README.md`, `docs/voice.md`.
+#[test]
+fn kokoro_asr_word_error_rate_within_3_points_of_onnxruntime() {
+    let Some(python) = asr_python() else { return };
+    let Some(m) = model() else { return };
+    let cases = load_cases();
+    assert!(cases.len() >= 8);
+    let dir = tempfile::tempdir().unwrap();
+    for c in &cases {
+        let out = synth(&m, c);
+        let wav = dir.path().join(c.wav.as_str());
+        voxreel::audio::write_wav(&wav, &Audio::new(out.audio, SAMPLE_RATE)).unwrap();
+    }
+    let ours = asr_scores(&python, dir.path());
+    let theirs = asr_scores(&python, &data_dir());
+    assert_eq!(ours.files.len(), cases.len());
+    assert_eq!(theirs.files.len(), cases.len());
+    for (i, (o, t)) in ours.files.iter().zip(&theirs.files).enumerate() {
+        eprintln!(
+            "case {i} {:?}: ours {:.1} % {:?} | onnxruntime {:.1} % {:?}",
+            o.0, o.2, o.1, t.2, t.1
+        );
+    }
+    eprintln!(
+        "TOTAL WER: ours {:.2} % ({}/{} words), onnxruntime {:.2} % ({}/{})",
+        ours.wer_percent, ours.errors, ours.words, theirs.wer_percent, theirs.errors, theirs.words
+    );
+    // The comparison means nothing if the recogniser does not work: onnxruntime's audio was
+    // measured at 16.36 % (9/55 words); a broken pipeline (no hypotheses) scores 100 %.
+    assert!(
+        theirs.wer_percent <= 30.0,
+        "pocketsphinx WER on onnxruntime's audio is {:.2} %: the ASR pipeline is broken",
+        theirs.wer_percent
+    );
+    assert!(
+        ours.wer_percent <= theirs.wer_percent + 3.0,
+        "our WER {:.2} % is more than 3 points above onnxruntime's {:.2} %",
+        ours.wer_percent,
+        theirs.wer_percent
+    );
 }
 
 #[test]
