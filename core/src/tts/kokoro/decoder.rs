@@ -6,7 +6,7 @@
 use candle_core::{Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
-use super::nn::{leaky_relu, AdaIn1d, AdainResBlk1d, Conv1d, ConvTranspose1d};
+use super::nn::{adain_snake, leaky_relu, AdaIn1d, AdainResBlk1d, Conv1d, ConvTranspose1d};
 
 /// Shape of the decoder and generator.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +78,9 @@ pub struct AdaInResBlock1 {
     adain2: Vec<AdaIn1d>,
     alpha1: Vec<Tensor>,
     alpha2: Vec<Tensor>,
+    /// `(α, 1/α)` per channel on the host, for the fused integer path.
+    host_alpha1: Vec<(Vec<f32>, Vec<f32>)>,
+    host_alpha2: Vec<(Vec<f32>, Vec<f32>)>,
 }
 
 impl AdaInResBlock1 {
@@ -98,6 +101,8 @@ impl AdaInResBlock1 {
             adain2: vec![],
             alpha1: vec![],
             alpha2: vec![],
+            host_alpha1: vec![],
+            host_alpha2: vec![],
         };
         for (i, d) in dilation.iter().enumerate() {
             let pad = |d: usize| (kernel * d - d) / 2;
@@ -144,11 +149,60 @@ impl AdaInResBlock1 {
             b.alpha2
                 .push(vb.get((1, channels, 1), &format!("alpha2.{i}"))?);
         }
+        let host = |t: &Tensor| -> Result<(Vec<f32>, Vec<f32>)> {
+            let a: Vec<f32> = t
+                .to_dtype(candle_core::DType::F32)?
+                .flatten_all()?
+                .to_vec1()?;
+            let inv = a.iter().map(|a| 1.0 / a).collect();
+            Ok((a, inv))
+        };
+        b.host_alpha1 = b.alpha1.iter().map(host).collect::<Result<_>>()?;
+        b.host_alpha2 = b.alpha2.iter().map(host).collect::<Result<_>>()?;
         Ok(b)
+    }
+
+    /// The block on host slices with the integer convolutions and fused AdaIN + Snake,
+    /// when every convolution has an integer kernel (int8 mode on the CPU).
+    fn forward_integer(&self, x: &Tensor, s: &Tensor) -> Result<Option<Tensor>> {
+        let mut kernels = Vec::with_capacity(2 * self.convs1.len());
+        for (c1, c2) in self.convs1.iter().zip(&self.convs2) {
+            match (c1.integer(), c2.integer()) {
+                (Some(a), Some(b)) => kernels.push((a, b)),
+                _ => return Ok(None),
+            }
+        }
+        let (_, c, t) = x.dims3()?;
+        let mut xv: Vec<f32> = x
+            .to_dtype(candle_core::DType::F32)?
+            .flatten_all()?
+            .to_vec1()?;
+        for (i, (k1, k2)) in kernels.iter().enumerate() {
+            let (g1, b1) = self.adain1[i].gain_offset(s)?;
+            let (a1, ia1) = &self.host_alpha1[i];
+            let h = k1.forward(&adain_snake(&xv, t, &g1, &b1, a1, ia1), t);
+            let (g2, b2) = self.adain2[i].gain_offset(s)?;
+            let (a2, ia2) = &self.host_alpha2[i];
+            let h = k2.forward(&adain_snake(&h, t, &g2, &b2, a2, ia2), t);
+            if h.len() != xv.len() {
+                return Err(candle_core::Error::Msg(
+                    "residual block: convolution changed the length".into(),
+                ));
+            }
+            for (x, h) in xv.iter_mut().zip(&h) {
+                *x += h;
+            }
+        }
+        Ok(Some(
+            Tensor::from_vec(xv, (1, c, t), x.device())?.to_dtype(x.dtype())?,
+        ))
     }
 
     /// `x` `[1, c, t]`, `s` `[1, style]` → `[1, c, t]`.
     pub fn forward(&self, x: &Tensor, s: &Tensor) -> Result<Tensor> {
+        if let Some(y) = self.forward_integer(x, s)? {
+            return Ok(y);
+        }
         let mut x = x.clone();
         for i in 0..self.convs1.len() {
             let xt = snake(&self.adain1[i].forward(&x, s)?, &self.alpha1[i])?;
@@ -379,7 +433,7 @@ fn sine_source(f0: &[f32], cfg: &DecoderConfig) -> Vec<f32> {
         let voiced = f0[j / up] > 10.0;
         for h in 0..nh {
             let p = (1.0 - w) * phase[i0 * nh + h] + w * phase[i1 * nh + h];
-            let mut v = if voiced { 0.1 * p.sin() } else { 0.0 };
+            let mut v = if voiced { 0.1 * sin_large(p) } else { 0.0 };
             if let Some(r) = rng.as_mut() {
                 let amp = if voiced { 0.003 } else { 0.1 / 3.0 };
                 v += amp * r.normal();
@@ -388,6 +442,15 @@ fn sine_source(f0: &[f32], cfg: &DecoderConfig) -> Vec<f32> {
         }
     }
     out
+}
+
+/// `sin` of an f32 phase that may be large (it accumulates over the utterance): reduced
+/// modulo 2π in f64, so the result is the correctly rounded sine of the f32 argument to
+/// within an ulp, and much faster than libm's large-argument path.
+#[inline]
+fn sin_large(p: f32) -> f32 {
+    let r = (p as f64) % std::f64::consts::TAU;
+    r.sin() as f32
 }
 
 /// A small deterministic generator (SplitMix64) for the optional source noise.

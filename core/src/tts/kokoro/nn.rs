@@ -151,6 +151,16 @@ impl Conv1d {
         })
     }
 
+    /// The integer kernel this convolution runs when `int8` is set (format-2 weights on
+    /// the CPU), for callers that work on host slices.
+    pub fn integer(&self) -> Option<&QuantConv1d> {
+        if self.int8 {
+            self.integer.as_deref()
+        } else {
+            None
+        }
+    }
+
     /// Simulates onnxruntime's int8 quantisation of the input when `int8` is set.
     pub fn with_int8(mut self, int8: bool) -> Self {
         self.int8 = int8;
@@ -363,6 +373,21 @@ impl AdaIn1d {
             fc: QLinear::load(vb.pp("fc"), style_dim, 2 * channels, int8)?,
             channels,
         })
+    }
+
+    /// The per-channel gain `1 + γ(s)` and offset `β(s)` on the host.
+    pub fn gain_offset(&self, s: &Tensor) -> Result<(Vec<f32>, Vec<f32>)> {
+        let h: Vec<f32> = self
+            .fc
+            .forward(s)?
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1()?;
+        let c = self.channels;
+        Ok((
+            h[..c].iter().map(|g| g + 1.0).collect(),
+            h[c..2 * c].to_vec(),
+        ))
     }
 
     /// `x` `[1, c, t]`, `s` `[1, style_dim]`.
@@ -610,4 +635,166 @@ pub fn upsample_nearest2(x: &Tensor) -> Result<Tensor> {
         .broadcast_as((b, c, t, 2))?
         .contiguous()?
         .reshape((b, c, 2 * t))
+}
+
+/// AdaIN followed by Snake on host rows, one pass per channel (in parallel):
+/// `y = z + sin²(α·z) / α` with `z = gain · (x − mean) / √(var + 1e-5) + offset`, where
+/// mean and (biased) variance run over time. `x` and the result are `[c][t]` row-major;
+/// `inv_alpha` is `1 / α` as the export stores it.
+pub fn adain_snake(
+    x: &[f32],
+    t: usize,
+    gain: &[f32],
+    offset: &[f32],
+    alpha: &[f32],
+    inv_alpha: &[f32],
+) -> Vec<f32> {
+    use rayon::prelude::*;
+    let mut out = vec![0f32; x.len()];
+    if t == 0 {
+        return out;
+    }
+    out.par_chunks_mut(t)
+        .zip(x.par_chunks(t))
+        .enumerate()
+        .for_each(|(c, (y, row))| {
+            let n = t as f32;
+            let mean = lane_sum(row, |v| v) / n;
+            let var = lane_sum(row, |v| (v - mean) * (v - mean)) / n;
+            let k = gain[c] / (var + 1e-5).sqrt();
+            // the largest sine argument decides whether the fast sine is accurate enough
+            let dev = row.iter().fold(0f32, |m, v| m.max((v - mean).abs()));
+            let u_max = alpha[c].abs() * (k.abs() * dev + offset[c].abs());
+            if u_max <= SIN_FAST_LIMIT {
+                snake_row(y, row, mean, k, offset[c], alpha[c], inv_alpha[c]);
+            } else {
+                for (o, &v) in y.iter_mut().zip(row) {
+                    let z = (v - mean) * k + offset[c];
+                    let sn = (alpha[c] * z).sin();
+                    *o = z + sn * sn * inv_alpha[c];
+                }
+            }
+        });
+    out
+}
+
+/// One channel of [`adain_snake`]: picks an AVX2 build of the loop when the CPU has it
+/// (same arithmetic, eight lanes at a time).
+fn snake_row(y: &mut [f32], row: &[f32], mean: f32, k: f32, b: f32, a: f32, ia: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked above).
+        unsafe { snake_row_avx2(y, row, mean, k, b, a, ia) };
+        return;
+    }
+    snake_row_generic(y, row, mean, k, b, a, ia)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn snake_row_avx2(y: &mut [f32], row: &[f32], mean: f32, k: f32, b: f32, a: f32, ia: f32) {
+    snake_row_generic(y, row, mean, k, b, a, ia)
+}
+
+#[inline(always)]
+fn snake_row_generic(y: &mut [f32], row: &[f32], mean: f32, k: f32, b: f32, a: f32, ia: f32) {
+    for (o, &v) in y.iter_mut().zip(row) {
+        let z = (v - mean) * k + b;
+        let sn = sin_f32(a * z);
+        *o = z + sn * sn * ia;
+    }
+}
+
+/// `Σ f(v)` with sixteen interleaved partial sums (vectorises; the order differs from a
+/// sequential sum only by rounding).
+#[inline(always)]
+fn lane_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let chunks = row.chunks_exact(16);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for (a, &v) in acc.iter_mut().zip(ch) {
+            *a += f(v);
+        }
+    }
+    acc.iter().sum::<f32>() + rest.iter().map(|&v| f(v)).sum::<f32>()
+}
+
+/// Largest argument [`sin_f32`] reduces accurately.
+pub const SIN_FAST_LIMIT: f32 = 1.0e5;
+
+/// `sin(x)` for `f32` to within a couple of ulps for |x| ≤ [`SIN_FAST_LIMIT`] (callers
+/// use libm beyond), branch-free so that loops over it vectorise.
+#[inline(always)]
+pub fn sin_f32(x: f32) -> f32 {
+    // x = k·π + r, |r| ≤ π/2, π split in three parts (Cody–Waite)
+    const INV_PI: f32 = std::f32::consts::FRAC_1_PI;
+    const PI_A: f32 = 3.140625;
+    const PI_B: f32 = 9.670257568359375e-4;
+    const PI_C: f32 = 6.278329e-7;
+    let k = (x * INV_PI + 12_582_912.0) - 12_582_912.0; // round half to even
+    let r = ((x - k * PI_A) - k * PI_B) - k * PI_C;
+    let r2 = r * r;
+    // Taylor/minimax odd polynomial for sin on [−π/2, π/2] (error < 6e-8)
+    let p = -2.505_210_8e-8f32;
+    let p = p * r2 + 2.755_731_9e-6;
+    let p = p * r2 - 1.984_127e-4;
+    let p = p * r2 + 8.333_333e-3;
+    let p = p * r2 - 1.666_666_7e-1;
+    let s = p * r2 * r + r;
+    // odd k flips the sign
+    let flip = ((k as i32) & 1) as u32;
+    f32::from_bits(s.to_bits() ^ (flip << 31))
+}
+
+#[cfg(test)]
+mod fused_tests {
+    use super::*;
+
+    #[test]
+    fn sin_is_accurate() {
+        let mut worst = 0f64;
+        let mut x = -2000.0f32;
+        while x < 2000.0 {
+            let e = (sin_f32(x) as f64 - (x as f64).sin()).abs();
+            worst = worst.max(e);
+            x += 0.0137;
+        }
+        assert!(worst < 2e-6, "max error {worst}");
+        assert_eq!(sin_f32(0.0), 0.0);
+    }
+
+    #[test]
+    fn adain_snake_matches_the_tensor_ops() {
+        let dev = candle_core::Device::Cpu;
+        let (c, t) = (3, 50);
+        let x: Vec<f32> = (0..c * t)
+            .map(|i| ((i * 37 % 101) as f32 / 17.0).sin() * 2.0)
+            .collect();
+        let gain = [1.5f32, 0.5, 1.0];
+        let off = [0.1f32, -0.2, 0.0];
+        let alpha = [0.7f32, 2.0, 1.3];
+        let ia: Vec<f32> = alpha.iter().map(|a| 1.0 / a).collect();
+        let got = adain_snake(&x, t, &gain, &off, &alpha, &ia);
+        let xt = Tensor::from_vec(x, (1, c, t), &dev).unwrap();
+        let g = Tensor::from_slice(&gain, (1, c, 1), &dev).unwrap();
+        let b = Tensor::from_slice(&off, (1, c, 1), &dev).unwrap();
+        let a = Tensor::from_slice(&alpha, (1, c, 1), &dev).unwrap();
+        let z = instance_norm(&xt)
+            .unwrap()
+            .broadcast_mul(&g)
+            .unwrap()
+            .broadcast_add(&b)
+            .unwrap();
+        let sn = z.broadcast_mul(&a).unwrap().sin().unwrap().sqr().unwrap();
+        let want: Vec<f32> = (z + sn.broadcast_div(&a).unwrap())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+        }
+    }
 }

@@ -59,7 +59,10 @@ impl QuantGrid {
         if self.scale == 0.0 {
             return self.zero_point;
         }
-        ((v / self.scale).round_ties_even() + self.zero_point as f32).clamp(0.0, 255.0) as u8
+        // round half to even without a libm call: adding 1.5·2²³ leaves no fraction bits
+        let x = (v / self.scale).clamp(-1.0e6, 1.0e6);
+        let r = (x + 12_582_912.0) - 12_582_912.0;
+        (r + self.zero_point as f32).clamp(0.0, 255.0) as u8
     }
 }
 
@@ -317,32 +320,129 @@ impl PackedInput {
         let t_alloc = needed + TILE_T;
         let zp = grid.zero_point;
         let mut data = vec![zp; groups * t_alloc * 4];
-        data.par_chunks_mut(t_alloc * 4)
-            .enumerate()
-            .for_each(|(g, row)| {
-                for r in 0..4 {
+        // padding (and padding channels) hold the zero point everywhere
+        let mut colsum = vec![(4 * groups) as i32 * zp as i32; t_alloc];
+        let n = t.min(t_alloc.saturating_sub(padding));
+        let data_ptr = SendPtr(data.as_mut_ptr() as *mut f32);
+        let cs_ptr = SendPtr(colsum.as_mut_ptr() as *mut f32);
+        const CHUNK: usize = 1024;
+        (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|ci| {
+            let (i0, i1) = (ci * CHUNK, ((ci + 1) * CHUNK).min(n));
+            let (data_ptr, cs_ptr) = (&data_ptr, &cs_ptr);
+            for g in 0..groups {
+                // SAFETY: chunks cover disjoint steps [padding + i0, padding + i1) of every
+                // row and of the column sums.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        (data_ptr.0 as *mut u32).add(g * t_alloc + padding + i0),
+                        i1 - i0,
+                    )
+                };
+                let cs = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        (cs_ptr.0 as *mut i32).add(padding + i0),
+                        i1 - i0,
+                    )
+                };
+                let rows: [Option<&[f32]>; 4] = std::array::from_fn(|r| {
                     let c = 4 * g + r;
-                    if c >= c_in {
-                        continue;
-                    }
-                    let src = &x[c * t..(c + 1) * t];
-                    let n = t.min(t_alloc.saturating_sub(padding));
-                    for (i, &v) in src.iter().take(n).enumerate() {
-                        row[(padding + i) * 4 + r] = grid.quantize(v);
-                    }
-                }
-            });
-        let mut colsum = vec![0i32; t_alloc];
-        for row in data.chunks(t_alloc * 4) {
-            for (s, px) in colsum.iter_mut().zip(row.chunks_exact(4)) {
-                *s += px.iter().map(|&b| b as i32).sum::<i32>();
+                    (c < c_in).then(|| &x[c * t + i0..c * t + i1])
+                });
+                pack_group(&rows, grid, row, cs);
             }
-        }
+        });
         PackedInput {
             data,
             t_alloc,
             colsum,
         }
+    }
+}
+
+/// Quantises up to four channel rows into interleaved words (`row r` in byte `r`), and adds
+/// each step's levels minus the zero points to `colsum`.
+fn pack_group(rows: &[Option<&[f32]>; 4], grid: QuantGrid, out: &mut [u32], colsum: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && grid.scale > 0.0 {
+        // SAFETY: AVX-512 F is present.
+        unsafe { pack_group_avx512(rows, grid, out, colsum) };
+        return;
+    }
+    pack_group_generic(rows, grid, out, colsum)
+}
+
+fn pack_group_generic(
+    rows: &[Option<&[f32]>; 4],
+    grid: QuantGrid,
+    out: &mut [u32],
+    colsum: &mut [i32],
+) {
+    let zp = grid.zero_point as u32;
+    for (i, (w, cs)) in out.iter_mut().zip(colsum.iter_mut()).enumerate() {
+        let mut word = 0u32;
+        for (r, row) in rows.iter().enumerate() {
+            let q = match row {
+                Some(row) => grid.quantize(row[i]) as u32,
+                None => zp,
+            };
+            *cs += q as i32 - zp as i32;
+            word |= q << (8 * r);
+        }
+        *w = word;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_group_avx512(
+    rows: &[Option<&[f32]>; 4],
+    grid: QuantGrid,
+    out: &mut [u32],
+    colsum: &mut [i32],
+) {
+    use std::arch::x86_64::*;
+    let n = out.len();
+    let scale = _mm512_set1_ps(grid.scale);
+    let zp = _mm512_set1_epi32(grid.zero_point as i32);
+    let lo = _mm512_set1_ps(-1.0e6);
+    let hi = _mm512_set1_ps(1.0e6);
+    let zero = _mm512_setzero_si512();
+    let max = _mm512_set1_epi32(255);
+    let mut i = 0;
+    while i < n {
+        let m: __mmask16 = if n - i >= 16 {
+            0xffff
+        } else {
+            (1u32 << (n - i)) as u16 - 1
+        };
+        let mut word = _mm512_setzero_si512();
+        let mut sum = _mm512_setzero_si512();
+        for (r, row) in rows.iter().enumerate() {
+            let q = match row {
+                Some(row) => {
+                    let v = _mm512_maskz_loadu_ps(m, row.as_ptr().add(i));
+                    let v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, scale), lo), hi);
+                    // the default rounding mode: to nearest, ties to even (as nearbyint)
+                    let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+                    _mm512_min_epi32(_mm512_max_epi32(q, zero), max)
+                }
+                None => zp,
+            };
+            sum = _mm512_add_epi32(sum, _mm512_sub_epi32(q, zp));
+            if r == 0 {
+                word = q;
+            } else if r == 1 {
+                word = _mm512_or_si512(word, _mm512_slli_epi32::<8>(q));
+            } else if r == 2 {
+                word = _mm512_or_si512(word, _mm512_slli_epi32::<16>(q));
+            } else {
+                word = _mm512_or_si512(word, _mm512_slli_epi32::<24>(q));
+            }
+        }
+        _mm512_mask_storeu_epi32(out.as_mut_ptr().add(i) as *mut i32, m, word);
+        let cs = _mm512_maskz_loadu_epi32(m, colsum.as_ptr().add(i));
+        _mm512_mask_storeu_epi32(colsum.as_mut_ptr().add(i), m, _mm512_add_epi32(cs, sum));
+        i += 16;
     }
 }
 
@@ -519,5 +619,28 @@ mod tests {
         let err = QuantConv1d::new(&[0.5], 1, 1, 1, 0, 1, 0.001, 0.0, None).unwrap_err();
         assert!(err.0.contains("grid"), "{}", err.0);
         assert!(QuantConv1d::new(&[0.5, 1.0], 1, 1, 1, 0, 1, 0.1, 0.0, None).is_err());
+    }
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+
+    #[test]
+    fn vector_and_portable_packing_agree() {
+        let x: Vec<f32> = (0..3 * 37)
+            .map(|i| ((i * 7 % 23) as f32 - 9.5) * 0.37)
+            .collect();
+        let grid = QuantGrid::of(&x);
+        let rows: [Option<&[f32]>; 4] =
+            [Some(&x[0..37]), Some(&x[37..74]), Some(&x[74..111]), None];
+        let (mut a, mut b) = (vec![0u32; 37], vec![0u32; 37]);
+        let (mut ca, mut cb) = (vec![5i32; 37], vec![5i32; 37]);
+        pack_group(&rows, grid, &mut a, &mut ca);
+        pack_group_generic(&rows, grid, &mut b, &mut cb);
+        assert_eq!(a, b);
+        assert_eq!(ca, cb);
+        assert_eq!(b[0] & 0xff, grid.quantize(x[0]) as u32);
+        assert_eq!(b[0] >> 24, grid.zero_point as u32);
     }
 }
