@@ -6,11 +6,11 @@ VOXREEL := $(TARGET_DIR)/release/voxreel
 
 .PHONY: setup build demo demo-zh test fmt
 
-# System packages, then Kokoro-82M and its English lexicons into $VOXREEL_HOME/models/kokoro
-# (both fetch scripts are idempotent: a second run only checks).
+# System packages, then Kokoro-82M, its English lexicons and Mandarin pinyin tables into
+# $VOXREEL_HOME/models/kokoro (the fetch scripts are idempotent: a second run only checks).
 setup:
 	bash scripts/setup.sh
-	bash scripts/fetch-kokoro.sh && bash scripts/fetch-kokoro-lexicon.sh
+	bash scripts/fetch-kokoro.sh && bash scripts/fetch-kokoro-lexicon.sh && bash scripts/fetch-zh-frontend.sh
 
 build: setup
 	cargo build --release --locked -p voxreel-cli
