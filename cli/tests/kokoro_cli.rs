@@ -142,7 +142,7 @@ fn say_with_kokoro_writes_24khz_speech_with_ordered_word_timings() {
 }
 
 #[test]
-fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
+fn auto_engine_uses_kokoro_for_english_and_for_chinese_when_installed() {
     if kokoro_dir("auto_engine").is_none() {
         return;
     }
