@@ -6,12 +6,12 @@ VOXREEL := $(TARGET_DIR)/release/voxreel
 
 .PHONY: setup build demo demo-zh test fmt
 
-# System packages, then Kokoro-82M and its English lexicons into $VOXREEL_HOME/models/kokoro,
-# then the pocketsphinx venv for the Kokoro intelligibility test ($VOXREEL_HOME/venvs/asr)
-# (the fetch scripts are idempotent: a second run only checks).
+# System packages, then Kokoro-82M, its English lexicons and Mandarin pinyin tables into
+# $VOXREEL_HOME/models/kokoro, then the pocketsphinx venv for the Kokoro intelligibility test
+# ($VOXREEL_HOME/venvs/asr) (the fetch scripts are idempotent: a second run only checks).
 setup:
 	bash scripts/setup.sh
-	bash scripts/fetch-kokoro.sh && bash scripts/fetch-kokoro-lexicon.sh
+	bash scripts/fetch-kokoro.sh && bash scripts/fetch-kokoro-lexicon.sh && bash scripts/fetch-zh-frontend.sh
 	bash scripts/fetch-asr.sh
 
 build: setup

@@ -25,8 +25,8 @@ const EXIT_CODES: &str = "Exit codes:
 Environment:
   VOXREEL_HOME  folder for models and caches (default ~/.cache/voxreel)
 
-Engines: --engine auto (default) speaks English with Kokoro-82M when it is installed
-(`voxreel models fetch kokoro`) and everything else with espeak-ng.";
+Engines: --engine auto (default) speaks English and Mandarin with Kokoro-82M when it is
+installed (`voxreel models fetch kokoro`) and falls back to espeak-ng otherwise.";
 
 #[derive(Parser)]
 #[command(name = "voxreel", version, about = "Turn a voice recording and a script into a narrated short video.", after_help = EXIT_CODES)]
@@ -88,7 +88,7 @@ enum Command {
         /// Highlight the word being spoken (karaoke style), in the style's colour or yellow.
         #[arg(long)]
         highlight: bool,
-        /// Speech engine: auto (Kokoro for English when installed, else espeak), kokoro or espeak.
+        /// Speech engine: auto (Kokoro when installed, else espeak), kokoro or espeak.
         #[arg(long, default_value = "auto")]
         engine: String,
         /// Kokoro voice (see `voxreel voices`); by default af_heart or am_michael by the reference's pitch.
@@ -110,7 +110,7 @@ enum Command {
         /// Language: auto, en, zh-TW or zh-CN.
         #[arg(long, default_value = "auto")]
         lang: String,
-        /// Speech engine: auto (Kokoro for English when installed, else espeak), kokoro or espeak.
+        /// Speech engine: auto (Kokoro when installed, else espeak), kokoro or espeak.
         #[arg(long, default_value = "auto")]
         engine: String,
         /// Kokoro voice (see `voxreel voices`); by default af_heart or am_michael by the reference's pitch.
@@ -290,7 +290,7 @@ fn espeak_available() -> bool {
 /// The fetch scripts, embedded so that an installed binary can run them; written to a
 /// temporary folder in the repository's layout (the model script finds convert.py
 /// relative to itself).
-const FETCH_FILES: [(&str, &str); 3] = [
+const FETCH_FILES: [(&str, &str); 4] = [
     (
         "scripts/fetch-kokoro.sh",
         include_str!("../../scripts/fetch-kokoro.sh"),
@@ -298,6 +298,10 @@ const FETCH_FILES: [(&str, &str); 3] = [
     (
         "scripts/fetch-kokoro-lexicon.sh",
         include_str!("../../scripts/fetch-kokoro-lexicon.sh"),
+    ),
+    (
+        "scripts/fetch-zh-frontend.sh",
+        include_str!("../../scripts/fetch-zh-frontend.sh"),
     ),
     (
         "models/kokoro/convert.py",
@@ -316,7 +320,11 @@ fn fetch_kokoro() -> voxreel::Result<()> {
             }
             std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
         }
-        for script in ["scripts/fetch-kokoro.sh", "scripts/fetch-kokoro-lexicon.sh"] {
+        for script in [
+            "scripts/fetch-kokoro.sh",
+            "scripts/fetch-kokoro-lexicon.sh",
+            "scripts/fetch-zh-frontend.sh",
+        ] {
             eprintln!("running {script}");
             // VOXREEL_HOME (if set) is inherited by the child.
             let status = std::process::Command::new("bash")
@@ -540,6 +548,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                     serde_json::json!({
                         "kokoro": {"installed": installed, "dir": dir, "voices": voices,
                             "default_female": kokoro_synth::DEFAULT_FEMALE_SPEAKER, "default_male": kokoro_synth::DEFAULT_MALE_SPEAKER,
+                            "default_zh_female": kokoro_synth::DEFAULT_ZH_FEMALE_SPEAKER, "default_zh_male": kokoro_synth::DEFAULT_ZH_MALE_SPEAKER,
                             "install": if installed { None } else { Some("voxreel models fetch kokoro") }},
                         "espeak": {"available": espeak, "voices": if espeak { vec!["en-us", "en-us+f2", "cmn-latn-pinyin", "cmn-latn-pinyin+f2"] } else { vec![] }},
                     })
@@ -547,7 +556,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             } else {
                 if installed {
                     println!(
-                        "Kokoro-82M voices in {} (English speakers are used for English text):",
+                        "Kokoro-82M voices in {} (English speakers for English text, Mandarin ones for Chinese):",
                         dir.display()
                     );
                     for v in &voices {
@@ -555,6 +564,10 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                             "  (default for a female reference)"
                         } else if v.name == kokoro_synth::DEFAULT_MALE_SPEAKER {
                             "  (default for a male reference)"
+                        } else if v.name == kokoro_synth::DEFAULT_ZH_FEMALE_SPEAKER {
+                            "  (Chinese, female reference)"
+                        } else if v.name == kokoro_synth::DEFAULT_ZH_MALE_SPEAKER {
+                            "  (Chinese, male reference)"
                         } else {
                             ""
                         };

@@ -247,8 +247,23 @@ fn english_render_is_a_valid_video_with_exact_captions() {
 fn mandarin_render_is_a_valid_video_with_exact_captions() {
     let Some(r) = mandarin() else { return };
     check_video(r);
-    // Kokoro speaks English only here: Chinese falls back to espeak-ng.
-    assert_eq!(r.json["engine"], "espeak-ng");
+    // Kokoro speaks Mandarin when its Mandarin front end is installed; espeak-ng otherwise.
+    let dir = voxreel::tts::kokoro::synth::default_dir();
+    if voxreel::tts::kokoro::synth::is_installed_for(
+        &dir,
+        voxreel::lang::Language::ChineseTraditional,
+    ) {
+        assert!(
+            r.json["engine"]
+                .as_str()
+                .unwrap()
+                .starts_with("kokoro-82m (z"),
+            "{}",
+            r.json["engine"]
+        );
+    } else {
+        assert_eq!(r.json["engine"], "espeak-ng");
+    }
     assert_eq!(r.json["language"], "zh-TW");
     for c in &r.srt {
         for l in &c.lines {

@@ -142,7 +142,7 @@ fn say_with_kokoro_writes_24khz_speech_with_ordered_word_timings() {
 }
 
 #[test]
-fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
+fn auto_engine_uses_kokoro_for_english_and_for_chinese_when_installed() {
     if kokoro_dir("auto_engine").is_none() {
         return;
     }
@@ -165,15 +165,15 @@ fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
     let j = stdout_json(&out);
     // The sample voice is female: af_heart by default.
     assert_eq!(j["engine"], "kokoro-82m (af_heart)");
-    if !cfg!(feature = "espeak") {
-        return;
-    }
     let zh = dir.path().join("zh.wav");
+    let zh_installed = voxreel::tts::g2p::zh::is_installed(&kokoro_synth::default_dir());
     let out = run(
         &[
             "say",
             "--voice",
             voice.to_str().unwrap(),
+            "--lang",
+            "zh-TW",
             "--json",
             "-o",
             zh.to_str().unwrap(),
@@ -181,10 +181,16 @@ fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
         ],
         None,
     );
-    assert_ok(&out);
-    let j = stdout_json(&out);
-    assert_eq!(j["engine"], "espeak-ng");
-    // Forcing Kokoro on Chinese is refused with a typed bad-input error.
+    if zh_installed {
+        // Kokoro speaks Mandarin with a Mandarin voice (the sample voice is female).
+        assert_ok(&out);
+        let j = stdout_json(&out);
+        assert_eq!(j["engine"], "kokoro-82m (zf_xiaoxiao)");
+    } else if cfg!(feature = "espeak") {
+        assert_ok(&out);
+        assert_eq!(stdout_json(&out)["engine"], "espeak-ng");
+    }
+    // Forcing Kokoro on Chinese: Kokoro, or exit 3 naming the install command.
     let out = run(
         &[
             "say",
@@ -192,6 +198,8 @@ fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
             voice.to_str().unwrap(),
             "--engine",
             "kokoro",
+            "--lang",
+            "zh-TW",
             "--json",
             "-o",
             zh.to_str().unwrap(),
@@ -199,14 +207,21 @@ fn auto_engine_uses_kokoro_for_english_and_espeak_for_chinese() {
         ],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout_json(&out)["error"]["code"], "engine_language");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("English"));
+    if zh_installed {
+        assert_ok(&out);
+        let j = stdout_json(&out);
+        assert_eq!(j["engine"], "kokoro-82m (zf_xiaoxiao)");
+        let words = j["words"].as_array().expect("words");
+        assert!(words.len() >= 3, "{j}");
+    } else {
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("voxreel models fetch kokoro"));
+    }
 }
 
 #[test]

@@ -356,10 +356,11 @@ impl Studio {
     }
 
     /// Chooses the engine for one job:
-    /// - [`Engine::Kokoro`]: Kokoro (must be installed; English only), speaking as
-    ///   `speaker` or as chosen from `voice` (see [`crate::tts::kokoro::synth`]);
+    /// - [`Engine::Kokoro`]: Kokoro (must be installed; Chinese also needs the Mandarin
+    ///   front end's tables), speaking as `speaker` or as chosen from `voice` and the
+    ///   language (see [`crate::tts::kokoro::synth`]);
     /// - [`Engine::Espeak`]: the fallback engine (`speaker` must be unset);
-    /// - [`Engine::Auto`]: Kokoro when installed and `language` is English, else the
+    /// - [`Engine::Auto`]: Kokoro when installed for `language`, else the
     ///   fallback, which ignores `speaker` (or Kokoro's error when there is no fallback).
     ///
     /// Errors: [`Error::MissingDependency`], [`Error::UnknownSpeaker`],
@@ -372,18 +373,20 @@ impl Studio {
         voice: &VoiceProfile,
     ) -> Result<SelectedEngine<'_>> {
         let kokoro = || -> Result<SelectedEngine<'_>> {
-            // The language first: no need to load 325 MB of weights to refuse Chinese.
-            if language != Language::English {
-                return Err(Error::EngineLanguage {
-                    engine: kokoro_synth::KOKORO_ENGINE_NAME.into(),
-                    language: language.tag().into(),
-                    reason: "Kokoro in voxreel speaks English only for now (Mandarin is later work); use --engine espeak or --engine auto".into(),
-                });
+            // The Mandarin tables first: no need to load 325 MB of weights to refuse Chinese.
+            if language != Language::English
+                && kokoro_synth::is_installed(&self.kokoro_dir)
+                && !crate::tts::g2p::zh::is_installed(&self.kokoro_dir)
+            {
+                return Err(kokoro_synth::missing_mandarin(&self.kokoro_dir));
             }
             let k = self.kokoro()?;
+            if language != Language::English && !k.speaks_mandarin() {
+                return Err(kokoro_synth::missing_mandarin(&self.kokoro_dir));
+            }
             let name = match speaker {
                 Some(s) => s.to_string(),
-                None => k.speaker_for(voice),
+                None => k.speaker_for_language(voice, language),
             };
             Ok(SelectedEngine::Kokoro(k.with_speaker(&name)?))
         };
@@ -399,7 +402,7 @@ impl Studio {
                 Ok(SelectedEngine::Fallback(self.fallback()?))
             }
             Engine::Auto => {
-                if language == Language::English && self.kokoro_installed() {
+                if kokoro_synth::is_installed_for(&self.kokoro_dir, language) {
                     return kokoro();
                 }
                 match self.synth.as_deref() {

@@ -96,11 +96,20 @@ fn typed_errors_for_nothing_to_say_other_languages_and_unknown_speakers() {
         let e = k.synthesize(text, Language::English, &p).unwrap_err();
         assert!(matches!(e, Error::NothingToSpeak { .. }), "{text:?}: {e}");
     }
-    let e = k
-        .synthesize("我們今天很好", Language::ChineseTraditional, &p)
-        .unwrap_err();
-    assert!(matches!(e, Error::EngineLanguage { .. }), "{e}");
-    assert!(e.to_string().contains("English"));
+    if k.speaks_mandarin() {
+        for text in ["", "，。！", "🙂"] {
+            let e = k
+                .synthesize(text, Language::ChineseTraditional, &p)
+                .unwrap_err();
+            assert!(matches!(e, Error::NothingToSpeak { .. }), "{text:?}: {e}");
+        }
+    } else {
+        let e = k
+            .synthesize("我們今天很好", Language::ChineseTraditional, &p)
+            .unwrap_err();
+        assert!(matches!(e, Error::MissingDependency { .. }), "{e}");
+        assert!(e.to_string().contains("voxreel models fetch kokoro"), "{e}");
+    }
     let e = k.with_speaker("nobody").unwrap_err();
     assert!(matches!(e, Error::UnknownSpeaker { .. }), "{e}");
     assert_eq!(e.kind(), voxreel::ErrorKind::BadInput);
@@ -154,10 +163,17 @@ fn studio_engine_choice() {
         .select_engine(Engine::Kokoro, Some("am_michael"), Language::English, &p)
         .unwrap();
     assert_eq!(s.name(), "kokoro-82m (am_michael)");
-    let e = studio
-        .select_engine(Engine::Kokoro, None, Language::ChineseSimplified, &p)
-        .unwrap_err();
-    assert!(matches!(e, Error::EngineLanguage { .. }), "{e}");
+    if voxreel::tts::g2p::zh::is_installed(&kokoro_synth::default_dir()) {
+        // Chinese: a Mandarin voice chosen by the profile (the sample voice is female).
+        let s = studio
+            .select_engine(Engine::Kokoro, None, Language::ChineseSimplified, &p)
+            .unwrap();
+        assert_eq!(s.name(), "kokoro-82m (zf_xiaoxiao)");
+        let s = studio
+            .select_engine(Engine::Auto, None, Language::ChineseTraditional, &p)
+            .unwrap();
+        assert_eq!(s.name(), "kokoro-82m (zf_xiaoxiao)");
+    }
     let e = studio
         .select_engine(Engine::Espeak, Some("af_heart"), Language::English, &p)
         .unwrap_err();
@@ -178,4 +194,49 @@ fn old_requests_without_engine_fields_parse() {
     .unwrap();
     assert_eq!(r.engine, Engine::Kokoro);
     assert_eq!(r.speaker.as_deref(), Some("af_heart"));
+}
+
+#[test]
+fn mandarin_is_spoken_with_a_mandarin_voice_and_timed_per_word() {
+    let Some(k) = engine() else { return };
+    if !k.speaks_mandarin() {
+        eprintln!("SKIP: the Mandarin front end is not installed (scripts/fetch-zh-frontend.sh)");
+        return;
+    }
+    let p = profile();
+    assert_eq!(
+        k.speaker_for_language(&p, Language::ChineseTraditional),
+        "zf_xiaoxiao"
+    );
+    let text = "我們今天去銀行，買了兩把雨傘。";
+    let s = k
+        .synthesize(text, Language::ChineseTraditional, &p)
+        .unwrap();
+    let dur = s.audio.duration_s();
+    assert!((1.5..8.0).contains(&dur), "{dur} s");
+    let rms =
+        (s.audio.samples.iter().map(|x| x * x).sum::<f32>() / s.audio.samples.len() as f32).sqrt();
+    assert!(rms > 0.01, "audible: rms {rms}");
+    // One timing per Chinese word (jieba's words after sandhi merging), in order.
+    let chars: Vec<char> = text.chars().collect();
+    let words: Vec<String> = s
+        .words
+        .iter()
+        .map(|w| chars[w.char_start..w.char_end].iter().collect())
+        .collect();
+    assert!(words.len() >= 6, "{words:?}");
+    assert!(words.contains(&"銀行".to_string()), "{words:?}");
+    assert!(
+        s.words.windows(2).all(|w| w[0].start_s < w[1].start_s),
+        "{:?}",
+        s.words
+    );
+    assert!(s.words.last().unwrap().start_s < dur);
+    // A fixed English voice may still be asked for explicitly.
+    let s = k
+        .with_speaker("af_heart")
+        .unwrap()
+        .synthesize("你好", Language::ChineseSimplified, &p)
+        .unwrap();
+    assert!(s.audio.duration_s() > 0.3);
 }

@@ -49,11 +49,11 @@ pub trait Synthesizer: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
-    /// Kokoro-82M when its files are installed and the language is English; espeak-ng
-    /// otherwise (Chinese, or Kokoro not installed).
+    /// Kokoro-82M when its files are installed for the language (Chinese also needs the
+    /// Mandarin front end's tables); espeak-ng otherwise.
     #[default]
     Auto,
-    /// Kokoro-82M (English only); not installed → [`crate::Error::MissingDependency`].
+    /// Kokoro-82M (English and Mandarin); not installed → [`crate::Error::MissingDependency`].
     Kokoro,
     /// espeak-ng (feature `espeak`).
     Espeak,

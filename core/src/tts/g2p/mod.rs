@@ -65,6 +65,7 @@ mod lexicon;
 mod normalize;
 mod numbers;
 mod vocab;
+pub mod zh;
 
 use std::path::{Path, PathBuf};
 
@@ -73,6 +74,7 @@ use serde::Serialize;
 use lexicon::{apply_stress, Ctx, Lexicon, Tag};
 use normalize::Seg;
 pub use vocab::Vocab;
+pub use zh::MandarinG2p;
 
 use crate::{Error, Result};
 

@@ -18,6 +18,14 @@
 //! (`am_michael`); when that voice is not installed, the first installed American English
 //! voice of that gender, else the first voice. This is a stock voice, not a clone of the
 //! reference (cloning is later work).
+//!
+//! # Mandarin
+//! Chinese text (`zh-TW`, `zh-CN`) goes through the Mandarin front end ([`MandarinG2p`]:
+//! jieba words, pypinyin by word, tone sandhi, misaki's symbols; Latin words through the
+//! English front end) when its tables are installed, and is spoken by a Mandarin voice:
+//! female → [`DEFAULT_ZH_FEMALE_SPEAKER`] (`zf_xiaoxiao`), male →
+//! [`DEFAULT_ZH_MALE_SPEAKER`] (`zm_yunxi`), with the same fallbacks (`zf_`/`zm_` voices).
+//! Word timings are per Chinese word (jieba's words after sandhi merging).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,7 +33,7 @@ use std::sync::Arc;
 use super::{KokoroModel, KOKORO_MODEL_ID, MAX_TOKENS, SAMPLES_PER_FRAME, SAMPLE_RATE};
 use crate::audio::Audio;
 use crate::lang::Language;
-use crate::tts::g2p::{EnglishG2p, WordPhonemes};
+use crate::tts::g2p::{zh, EnglishG2p, MandarinG2p, WordPhonemes};
 use crate::tts::{Speech, Synthesizer, WordTiming};
 use crate::voice::{Gender, VoiceProfile};
 use crate::{Error, Result};
@@ -36,6 +44,10 @@ pub const KOKORO_ENGINE_NAME: &str = "kokoro-82m";
 pub const DEFAULT_FEMALE_SPEAKER: &str = "af_heart";
 /// Speaker for a male voice profile.
 pub const DEFAULT_MALE_SPEAKER: &str = "am_michael";
+/// Mandarin speaker for a female voice profile.
+pub const DEFAULT_ZH_FEMALE_SPEAKER: &str = "zf_xiaoxiao";
+/// Mandarin speaker for a male voice profile.
+pub const DEFAULT_ZH_MALE_SPEAKER: &str = "zm_yunxi";
 /// Silence inserted between two model windows of one text, seconds.
 pub const CHUNK_PAUSE_S: f64 = 0.12;
 /// Length of the fade at both edges of every window, seconds.
@@ -51,6 +63,7 @@ const FRAME_S: f64 = SAMPLES_PER_FRAME as f64 / SAMPLE_RATE as f64;
 pub struct KokoroSynthesizer {
     model: Arc<KokoroModel>,
     g2p: Arc<EnglishG2p>,
+    zh: Option<Arc<MandarinG2p>>,
     speaker: Option<String>,
     name: String,
     max_tokens: usize,
@@ -65,6 +78,25 @@ pub fn is_installed(dir: &Path) -> bool {
             .all(|f| dir.join(f).is_file())
 }
 
+/// Whether the engine can speak `language` from `dir`: [`is_installed`], and for Chinese also
+/// the Mandarin front end's tables ([`zh::is_installed`]).
+pub fn is_installed_for(dir: &Path, language: Language) -> bool {
+    is_installed(dir) && (language == Language::English || zh::is_installed(dir))
+}
+
+/// [`Error::MissingDependency`] for the Mandarin front end's tables in `dir`.
+pub fn missing_mandarin(dir: &Path) -> Error {
+    Error::MissingDependency {
+        what: format!(
+            "the Kokoro Mandarin front end (pinyin tables {} and {} in {})",
+            zh::CHARS_FILE,
+            zh::PHRASES_FILE,
+            dir.display()
+        ),
+        install: "voxreel models fetch kokoro (or scripts/fetch-zh-frontend.sh)".into(),
+    }
+}
+
 /// The folder the engine is read from by default: `$VOXREEL_HOME/models/kokoro`
 /// (`VOXREEL_HOME` defaulting to `~/.cache/voxreel`).
 pub fn default_dir() -> PathBuf {
@@ -76,9 +108,28 @@ impl KokoroSynthesizer {
     /// file is [`Error::MissingDependency`] naming `voxreel models fetch kokoro`.
     pub fn load(dir: &Path, device: &crate::Device) -> Result<Self> {
         // Check the lexicons first: they are cheap to look for, the weights slow to load.
-        let g2p = EnglishG2p::load(dir)?;
+        let g2p = Arc::new(EnglishG2p::load(dir)?);
+        // The Mandarin front end when its tables are installed (Chinese is refused otherwise).
+        let zh = if zh::is_installed(dir) {
+            Some(Arc::new(MandarinG2p::load(dir)?.with_english(g2p.clone())))
+        } else {
+            None
+        };
         let model = KokoroModel::load(dir, device)?;
-        Ok(Self::from_parts(Arc::new(model), Arc::new(g2p)))
+        let mut k = Self::from_parts(Arc::new(model), g2p);
+        k.zh = zh;
+        Ok(k)
+    }
+
+    /// The same engine speaking Chinese through `zh`.
+    pub fn with_mandarin(mut self, zh: Arc<MandarinG2p>) -> Self {
+        self.zh = Some(zh);
+        self
+    }
+
+    /// Whether this engine has the Mandarin front end.
+    pub fn speaks_mandarin(&self) -> bool {
+        self.zh.is_some()
     }
 
     /// An engine from an already loaded model and front end.
@@ -86,6 +137,7 @@ impl KokoroSynthesizer {
         KokoroSynthesizer {
             model,
             g2p,
+            zh: None,
             speaker: None,
             name: KOKORO_ENGINE_NAME.into(),
             max_tokens: MAX_TOKENS,
@@ -99,6 +151,7 @@ impl KokoroSynthesizer {
         Ok(KokoroSynthesizer {
             model: self.model.clone(),
             g2p: self.g2p.clone(),
+            zh: self.zh.clone(),
             speaker: Some(speaker.to_string()),
             name: format!("{KOKORO_ENGINE_NAME} ({speaker})"),
             max_tokens: self.max_tokens,
@@ -152,6 +205,42 @@ impl KokoroSynthesizer {
             .clone()
             .unwrap_or_else(|| self.speaker_for(profile))
     }
+
+    /// The speaker used for `profile` speaking `language` when none is fixed: an English
+    /// voice for English, a Mandarin one (`zf_`/`zm_`) for Chinese.
+    pub fn speaker_for_language(&self, profile: &VoiceProfile, language: Language) -> String {
+        speaker_for_gender_language(profile.gender, language, &self.model.voices().names())
+    }
+
+    /// The fixed speaker, or [`Self::speaker_for_language`].
+    pub fn resolve_speaker_for(&self, profile: &VoiceProfile, language: Language) -> String {
+        self.speaker
+            .clone()
+            .unwrap_or_else(|| self.speaker_for_language(profile, language))
+    }
+}
+
+/// The speaker for a voice family and language among the installed `voices` (sorted names):
+/// [`speaker_for_gender`] for English; for Chinese [`DEFAULT_ZH_FEMALE_SPEAKER`] /
+/// [`DEFAULT_ZH_MALE_SPEAKER`], else the first `zf_`/`zm_` voice, else any Mandarin voice,
+/// else the English choice.
+pub fn speaker_for_gender_language(gender: Gender, language: Language, voices: &[&str]) -> String {
+    if language == Language::English {
+        return speaker_for_gender(gender, voices);
+    }
+    let (default, prefix) = match gender {
+        Gender::Female => (DEFAULT_ZH_FEMALE_SPEAKER, "zf_"),
+        Gender::Male => (DEFAULT_ZH_MALE_SPEAKER, "zm_"),
+    };
+    if voices.contains(&default) {
+        return default.into();
+    }
+    voices
+        .iter()
+        .find(|v| v.starts_with(prefix))
+        .or_else(|| voices.iter().find(|v| v.starts_with('z')))
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| speaker_for_gender(gender, voices))
 }
 
 /// The speaker for a voice family among the installed `voices` (sorted names).
@@ -213,19 +302,21 @@ impl Synthesizer for KokoroSynthesizer {
         &self.name
     }
 
-    /// Speaks English `text`. Other languages are [`Error::EngineLanguage`]; a text with no
-    /// word to read is [`Error::NothingToSpeak`].
+    /// Speaks English or Chinese `text` (Chinese needs the Mandarin front end: else
+    /// [`Error::MissingDependency`] naming the install command); a text with no word to read
+    /// is [`Error::NothingToSpeak`].
     fn synthesize(&self, text: &str, language: Language, voice: &VoiceProfile) -> Result<Speech> {
-        if language != Language::English {
-            return Err(Error::EngineLanguage {
-                engine: KOKORO_ENGINE_NAME.into(),
-                language: language.tag().into(),
-                reason: "Kokoro in voxreel speaks English only for now (Mandarin is later work); use --engine espeak or --engine auto".into(),
-            });
-        }
-        let speaker = self.resolve_speaker(voice);
+        let speaker = self.resolve_speaker_for(voice, language);
         self.check_speaker(&speaker)?;
-        let chunks = self.g2p.phonemize_with_limit(text, self.max_tokens)?;
+        let chunks = if language == Language::English {
+            self.g2p.phonemize_with_limit(text, self.max_tokens)?
+        } else {
+            let zh = self
+                .zh
+                .as_ref()
+                .ok_or_else(|| missing_mandarin(&default_dir()))?;
+            zh.phonemize_with_limit(text, self.max_tokens)?
+        };
         let sr = SAMPLE_RATE as f64;
         let pause = (CHUNK_PAUSE_S * sr).round() as usize;
         let fade = (EDGE_FADE_S * sr).round() as usize;
@@ -422,6 +513,48 @@ mod tests {
         assert_eq!(
             speaker_for_gender(Gender::Male, &["zf_xiaobei"]),
             "zf_xiaobei"
+        );
+    }
+
+    #[test]
+    fn mandarin_speaker_follows_gender_and_installed_voices() {
+        let all = [
+            "af_heart",
+            "am_michael",
+            "zf_xiaobei",
+            "zf_xiaoxiao",
+            "zm_yunjian",
+            "zm_yunxi",
+        ];
+        let zh = Language::ChineseTraditional;
+        assert_eq!(
+            speaker_for_gender_language(Gender::Female, zh, &all),
+            "zf_xiaoxiao"
+        );
+        assert_eq!(
+            speaker_for_gender_language(Gender::Male, zh, &all),
+            "zm_yunxi"
+        );
+        assert_eq!(
+            speaker_for_gender_language(Gender::Male, Language::English, &all),
+            "am_michael"
+        );
+        let few = ["af_heart", "zf_xiaobei", "zm_yunjian"];
+        assert_eq!(
+            speaker_for_gender_language(Gender::Female, zh, &few),
+            "zf_xiaobei"
+        );
+        assert_eq!(
+            speaker_for_gender_language(Gender::Male, zh, &few),
+            "zm_yunjian"
+        );
+        assert_eq!(
+            speaker_for_gender_language(Gender::Male, zh, &["zf_xiaobei"]),
+            "zf_xiaobei"
+        );
+        assert_eq!(
+            speaker_for_gender_language(Gender::Male, zh, &["af_heart"]),
+            "af_heart"
         );
     }
 
