@@ -162,7 +162,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum VoiceCommand {
-    /// Enrol a reference recording (2 s of speech or more) into a reusable .voice profile.
+    /// Enrol a reference recording (3–30 s of speech; 10 s or more recommended) into a
+    /// reusable .voice profile: analysis, speaker embedding and, when Kokoro is installed,
+    /// the clone's style (a search of about a minute or two).
     #[command(after_help = EXIT_CODES)]
     Enroll {
         /// Reference recording (WAV/MP3/FLAC/OGG).
@@ -173,6 +175,12 @@ enum VoiceCommand {
         /// A name stored in the profile.
         #[arg(long)]
         name: Option<String>,
+        /// The speaker's consent to be cloned: who, when, for what. Stored in the profile.
+        #[arg(long)]
+        consent: Option<String>,
+        /// Skip the Kokoro clone (analysis and embedding only).
+        #[arg(long)]
+        no_clone: bool,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -506,10 +514,21 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 speaker,
             };
             let studio = studio();
-            let profile = studio.load_voice(&voice)?;
+            let mut profile = studio.load_voice(&voice)?;
             for w in &profile.analysis.warnings {
                 progress.warn(w);
             }
+            let lang = options
+                .language
+                .resolve(&voxreel::script::Script::parse(&text, "text", None)?.plain_text());
+            studio.clone_if_needed(
+                &mut profile,
+                &voice,
+                options.engine,
+                options.speaker.as_deref(),
+                lang,
+                progress,
+            )?;
             let t = std::time::Instant::now();
             let out = studio.say(&text, &options, &profile, progress)?;
             let synthesis_s = t.elapsed().as_secs_f64();
@@ -726,27 +745,58 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             reference,
             output,
             name,
+            consent,
+            no_clone,
             json,
         }) => {
+            let t = std::time::Instant::now();
             progress.stage("enroll", 0);
-            let enc = encoder()?;
-            let mut profile = voice::load_voice(&reference, &enc)?;
+            if voice::is_profile_path(&reference) {
+                return Err(Error::InvalidArgument {
+                    name: "reference".into(),
+                    reason: format!("{} is a profile; enrol a recording", reference.display()),
+                });
+            }
+            let audio = voxreel::audio::decode_file(&reference)?;
+            let what = reference.display().to_string();
+            let studio = studio();
+            let mut profile = if !no_clone && studio.kokoro_installed() {
+                studio.enroll_clone(&audio, &what, progress)?
+            } else {
+                if !no_clone {
+                    progress.warn("Kokoro is not installed (voxreel models fetch kokoro): the profile holds no clone, speech will use a stock voice");
+                }
+                studio.enroll(&audio, &what)?
+            };
             progress.done();
             profile.name = name;
+            if let Some(c) = consent {
+                profile.set_consent(&c);
+            }
             for w in &profile.analysis.warnings {
                 eprintln!("warning: {w}");
             }
             profile.save_json(&output)?;
             let a = &profile.analysis;
+            let seconds = t.elapsed().as_secs_f64();
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"ok": true, "output": output, "speech_s": a.speech_s, "f0_median_hz": a.f0_median_hz,
-                        "gender": profile.gender, "model": profile.embedding.as_ref().map(|e| e.model.clone()), "warnings": a.warnings})
+                    serde_json::json!({"ok": true, "output": output, "id": profile.id, "speech_s": a.speech_s, "f0_median_hz": a.f0_median_hz,
+                        "gender": profile.gender, "model": profile.embedding.as_ref().map(|e| e.model.clone()),
+                        "clone": profile.kokoro.as_ref().map(|k| serde_json::json!({"base_voice": k.base_voice, "speed": k.speed, "search": k.search})),
+                        "consent": profile.consent, "seconds": seconds, "warnings": a.warnings})
                 );
             } else {
+                let clone = match &profile.kokoro {
+                    Some(k) => format!(
+                        "; Kokoro clone from {} (held-out similarity {:.3}, stock {:.3})",
+                        k.base_voice, k.search.chosen_held_out, k.search.start_held_out
+                    ),
+                    None => String::new(),
+                };
                 eprintln!(
-                    "wrote {} ({:.1} s of speech, median F0 {:.0} Hz, {:.1} syllables/s)",
+                    "wrote {} ({:.1} s of speech, median F0 {:.0} Hz, {:.1} syllables/s{clone}) in {seconds:.0} s",
                     output.display(),
                     a.speech_s,
                     a.f0_median_hz,

@@ -253,6 +253,24 @@ pub enum Error {
         /// Most tokens per call.
         max: usize,
     },
+    /// A voice reference that does not sound like speech (music, tones, noise).
+    #[error("{what} does not sound like speech ({reason}); record someone speaking")]
+    NotSpeech {
+        /// The input.
+        what: String,
+        /// What the analysis found.
+        reason: String,
+    },
+    /// A voice reference in which more than one person speaks.
+    #[error("{what} holds more than one voice (two groups of its 1.6 s pieces, cosine {similarity:.2} between them, {share_percent:.0}% in the smaller); give a recording of one speaker")]
+    MultipleSpeakers {
+        /// The input.
+        what: String,
+        /// Cosine between the two groups' mean embeddings.
+        similarity: f64,
+        /// Share of the pieces in the smaller group, percent.
+        share_percent: f64,
+    },
 }
 
 impl Error {
@@ -280,7 +298,9 @@ impl Error {
             | Error::VoiceShape { .. }
             | Error::TooManyTokens { .. }
             | Error::UnknownSpeaker { .. }
-            | Error::EngineLanguage { .. } => ErrorKind::BadInput,
+            | Error::EngineLanguage { .. }
+            | Error::NotSpeech { .. }
+            | Error::MultipleSpeakers { .. } => ErrorKind::BadInput,
             Error::MissingDependency { .. } | Error::InvalidModelFile { .. } => {
                 ErrorKind::MissingDependency
             }
@@ -324,6 +344,8 @@ impl Error {
             Error::TooManyTokens { .. } => "too_many_tokens",
             Error::UnknownSpeaker { .. } => "unknown_speaker",
             Error::EngineLanguage { .. } => "engine_language",
+            Error::NotSpeech { .. } => "not_speech",
+            Error::MultipleSpeakers { .. } => "multiple_speakers",
         }
     }
 

@@ -27,6 +27,7 @@ use crate::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
 use crate::tts::narrate::{narrate, Narration};
 pub use crate::tts::Engine;
 use crate::tts::Synthesizer;
+use crate::voice::clone::CloneOptions;
 use crate::voice::{VoiceEncoder, VoiceProfile};
 use crate::{Error, Result};
 
@@ -386,6 +387,9 @@ impl Studio {
             }
             let name = match speaker {
                 Some(s) => s.to_string(),
+                None if voice.kokoro.is_some() && language == Language::English => {
+                    return Ok(SelectedEngine::Kokoro(k.with_clone_of(voice)));
+                }
                 None => k.speaker_for_language(voice, language),
             };
             Ok(SelectedEngine::Kokoro(k.with_speaker(&name)?))
@@ -429,9 +433,81 @@ impl Studio {
         VoiceProfile::enroll(audio, what, self.encoder()?)
     }
 
-    /// Loads a voice: a saved profile (`.voice` or `.json`) or a recording to enrol.
+    /// Loads a voice: a saved profile (`.voice` or `.json`) or a recording to enrol
+    /// (analysis and embedding only; see [`Studio::clone_if_needed`] for the Kokoro clone).
     pub fn load_voice(&self, path: &Path) -> Result<VoiceProfile> {
         crate::voice::load_voice(path, self.encoder()?)
+    }
+
+    /// Enrols a recording with the Kokoro clone (needs Kokoro installed): analysis,
+    /// embedding, the bad-input checks of [`VoiceProfile::enroll`], then the style search
+    /// with progress (see [`crate::voice::clone`]). The style bank is cached in the Kokoro
+    /// folder.
+    pub fn enroll_clone(
+        &self,
+        audio: &Audio,
+        what: &str,
+        progress: &dyn Progress,
+    ) -> Result<VoiceProfile> {
+        let k = self.kokoro()?;
+        VoiceProfile::enroll_clone(
+            audio,
+            what,
+            self.encoder()?,
+            k,
+            &CloneOptions::with_bank_in(&self.kokoro_dir),
+            progress,
+        )
+    }
+
+    /// Whether a job speaking `language` with `engine` and `speaker` would speak through a
+    /// Kokoro clone: English, Kokoro chosen (or `Auto` with Kokoro installed), no stock
+    /// speaker fixed.
+    pub fn speaks_with_clone(
+        &self,
+        engine: Engine,
+        speaker: Option<&str>,
+        language: Language,
+    ) -> bool {
+        speaker.is_none()
+            && language == Language::English
+            && match engine {
+                Engine::Espeak => false,
+                Engine::Kokoro => true,
+                Engine::Auto => self.kokoro_installed(),
+            }
+    }
+
+    /// Adds the Kokoro clone to `voice`, enrolled on the fly from the recording at `path`,
+    /// when the job would speak with a clone ([`Studio::speaks_with_clone`]) and `voice`
+    /// has none (a saved profile without a clone keeps its stock voice). Returns whether
+    /// it cloned.
+    pub fn clone_if_needed(
+        &self,
+        voice: &mut VoiceProfile,
+        path: &Path,
+        engine: Engine,
+        speaker: Option<&str>,
+        language: Language,
+        progress: &dyn Progress,
+    ) -> Result<bool> {
+        if voice.kokoro.is_some()
+            || crate::voice::is_profile_path(path)
+            || !self.speaks_with_clone(engine, speaker, language)
+        {
+            return Ok(false);
+        }
+        let audio = audio::decode_file(path)?;
+        let k = self.kokoro()?;
+        voice.kokoro = Some(crate::voice::clone::clone_kokoro(
+            k,
+            self.encoder()?,
+            &audio,
+            &voice.analysis,
+            &CloneOptions::with_bank_in(&self.kokoro_dir),
+            progress,
+        )?);
+        Ok(true)
     }
 
     /// Speaks `text` (plain text or Markdown) in `voice` with the engine chosen by
@@ -495,6 +571,18 @@ impl Studio {
         timings.planning_s = t.elapsed().as_secs_f64();
         check(progress)?;
 
+        let t = Instant::now();
+        let mut voice = voice;
+        if self.clone_if_needed(
+            &mut voice,
+            &req.voice,
+            req.engine,
+            req.speaker.as_deref(),
+            lang,
+            progress,
+        )? {
+            timings.voice_s += t.elapsed().as_secs_f64();
+        }
         let t = Instant::now();
         let synth = self.select_engine(req.engine, req.speaker.as_deref(), lang, &voice)?;
         let narration: Narration = narrate(&script, lang, synth.synthesizer(), &voice, progress)?;
@@ -810,7 +898,7 @@ impl Manifest {
             inputs,
             engine: engine.into(),
             language: lang,
-            voice: serde_json::json!({"name": voice.name, "model": voice.embedding.as_ref().map(|e| e.model.clone()), "f0_median_hz": voice.analysis.f0_median_hz}),
+            voice: serde_json::json!({"name": voice.name, "id": voice.id, "model": voice.embedding.as_ref().map(|e| e.model.clone()), "f0_median_hz": voice.analysis.f0_median_hz, "clone": voice.kokoro.as_ref().map(|k| serde_json::json!({"model": k.model, "method": k.method, "base_voice": k.base_voice}))}),
             timeline: tl.clone(),
             duration_s,
             video_sha256: sha256_file(video)?,

@@ -9,9 +9,14 @@ use crate::audio::{db, loudness, resample, Audio};
 use crate::{Error, Result};
 
 /// Least speech a reference must hold, seconds.
-pub const MIN_SPEECH_S: f64 = 2.0;
+pub const MIN_SPEECH_S: f64 = 3.0;
 /// Below this much speech the analysis warns that the voice may be matched poorly.
-pub const RECOMMENDED_SPEECH_S: f64 = 6.0;
+pub const RECOMMENDED_SPEECH_S: f64 = 10.0;
+/// Share of voiced time in steady-pitch notes (see [`ReferenceAnalysis::flat_pitch_share`])
+/// above which a reference is music or tones, not speech.
+pub const MAX_FLAT_PITCH_SHARE: f64 = 0.35;
+/// Share of speech frames that must be voiced for a reference to be speech.
+pub const MIN_VOICED_SHARE: f64 = 0.15;
 /// Longest reference accepted, seconds.
 pub const MAX_REFERENCE_S: f64 = 600.0;
 /// Share of speech frames with clipped samples above which a reference is refused.
@@ -58,6 +63,10 @@ pub struct ReferenceAnalysis {
     pub clipped_share: f64,
     /// Non-fatal findings (e.g. little speech).
     pub warnings: Vec<String>,
+    /// Share of voiced frames inside steady-pitch notes: runs of at least 250 ms whose F0
+    /// stays within half a semitone of the run's start. Speech glides; music holds notes.
+    #[serde(default)]
+    pub flat_pitch_share: f64,
 }
 
 impl ReferenceAnalysis {
@@ -138,6 +147,7 @@ impl ReferenceAnalysis {
             (150.0, 2.5, 120.0, 190.0)
         };
         let rate = speaking_rate(&mask, &f0, speech_s);
+        let flat_pitch_share = flat_share(&f0);
         let loudness_lufs = loudness::measure(audio)
             .map(|l| l.integrated_lufs)
             .unwrap_or(f64::NEG_INFINITY);
@@ -155,7 +165,27 @@ impl ReferenceAnalysis {
             peak_dbfs,
             clipped_share,
             warnings,
+            flat_pitch_share,
         })
+    }
+
+    /// Why this does not sound like one person speaking, if it does not: too little voiced
+    /// sound (under [`MIN_VOICED_SHARE`] of the speech frames: noise, whisper) or steady
+    /// notes (over [`MAX_FLAT_PITCH_SHARE`] of voiced time: music, tones).
+    pub fn speech_check(&self) -> Option<String> {
+        if self.voiced_share < MIN_VOICED_SHARE {
+            return Some(format!(
+                "only {:.0}% of its sound is voiced",
+                self.voiced_share * 100.0
+            ));
+        }
+        if self.flat_pitch_share > MAX_FLAT_PITCH_SHARE {
+            return Some(format!(
+                "{:.0}% of its voiced sound is held notes of a steady pitch, as in music",
+                self.flat_pitch_share * 100.0
+            ));
+        }
+        None
     }
 
     /// The likely voice family from the median F0.
@@ -166,6 +196,35 @@ impl ReferenceAnalysis {
             Gender::Male
         }
     }
+}
+
+/// Share of voiced frames in runs of ≥ 25 frames (250 ms) within half a semitone of the
+/// run's first frame.
+pub fn flat_share(f0: &[Option<f64>]) -> f64 {
+    const MIN_RUN: usize = 25;
+    let voiced = f0.iter().flatten().count();
+    if voiced == 0 {
+        return 0.0;
+    }
+    let mut flat = 0usize;
+    let mut i = 0;
+    while i < f0.len() {
+        let Some(start) = f0[i] else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + 1;
+        while j < f0.len() && f0[j].is_some_and(|f| (12.0 * (f / start).log2()).abs() <= 0.5) {
+            j += 1;
+        }
+        if j - i >= MIN_RUN {
+            flat += j - i;
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    flat as f64 / voiced as f64
 }
 
 /// Share of speech frames (10 ms) holding at least two consecutive samples at full scale.
@@ -190,11 +249,200 @@ fn clipped_share(audio: &Audio, mask: &vad::SpeechMask) -> f64 {
     clipped as f64 / speech.max(1) as f64
 }
 
-/// F0 per detector frame (10 ms hop) by YIN over speech frames; `None` where unvoiced.
+/// F0 per detector frame (10 ms hop) over speech frames; `None` where unvoiced.
+///
+/// pYIN (Mauch & Dixon 2014) in short: YIN's cumulative-mean normalised difference
+/// (de Cheveigné & Kawahara 2002) gives the period candidates of a frame (its local minima,
+/// refined by parabolic interpolation). Instead of one threshold, a spread of thresholds
+/// (a Beta(2, 18) prior, mean 0.1) each votes for the *first* dip under it; a candidate's
+/// probability is the mass of the thresholds it wins, and the mass no dip wins is the
+/// probability of "unvoiced"; only the vote shares among the candidates are used here. A Viterbi pass then picks one state per frame, paying for
+/// pitch jumps (per semitone beyond one) and for voicing switches. A voiced state also pays
+/// for its dip depth (a frame whose best dip is shallower than [`UNVOICED_DIP`] leans
+/// unvoiced). Plain YIN's first dip
+/// under a fixed 0.15 jumps an octave up on voices whose second harmonic is strong (common
+/// in male voices) and an octave down where the true dip just misses the threshold; with
+/// the path, a jump must pay for itself over many frames.
 pub fn track_f0(a16: &Audio, mask: &vad::SpeechMask) -> Vec<Option<f64>> {
     let sr = a16.sample_rate as f64;
     let hop = (vad::HOP_S * sr).round() as usize;
     let win = (0.040 * sr) as usize; // 40 ms: two periods at 50 Hz
+    let (tau_min, tau_max) = ((sr / 500.0) as usize, (sr / 60.0) as usize);
+    let x = &a16.samples;
+    let mut d = vec![0.0f64; tau_max + 2];
+    let prior = threshold_prior();
+    let cands: Vec<Vec<(f64, f64, f64)>> = mask
+        .frames
+        .iter()
+        .enumerate()
+        .map(|(f, &speech)| {
+            let a = f * hop;
+            if !speech || a + win + tau_max + 1 > x.len() {
+                return Vec::new();
+            }
+            yin_candidates(&x[a..a + win + tau_max + 1], win, tau_min, tau_max, &mut d, &prior)
+                .into_iter()
+                .map(|(tau, p, dip)| (sr / tau, p, dip))
+                .collect()
+        })
+        .collect();
+    viterbi_f0(&cands)
+}
+
+/// Thresholds 0.01, 0.02, … 1.00 and their Beta(2, 18) prior weights (summing to 1).
+fn threshold_prior() -> Vec<(f64, f64)> {
+    let raw: Vec<(f64, f64)> = (1..=100)
+        .map(|k| {
+            let s = k as f64 / 100.0;
+            (s, s * (1.0 - s).powi(17))
+        })
+        .collect();
+    let total: f64 = raw.iter().map(|r| r.1).sum();
+    raw.into_iter().map(|(s, w)| (s, w / total)).collect()
+}
+
+/// Cost per semitone of F0 jump between consecutive voiced frames, beyond one semitone.
+const JUMP_COST: f64 = 0.35;
+/// Cost of switching between voiced and unvoiced.
+const VOICING_SWITCH_COST: f64 = 1.5;
+/// Cost per unit of dip depth of a voiced state; unvoiced costs [`UNVOICED_DIP`] times it,
+/// so frames whose best dip is deeper than that lean voiced.
+const DIP_COST: f64 = 5.0;
+/// The dip depth at which voiced and unvoiced cost the same.
+pub const UNVOICED_DIP: f64 = 0.2;
+/// Weight of −ln(share of the threshold votes) in a candidate's cost.
+const VOTE_COST: f64 = 0.5;
+/// Floor of a vote share.
+const MIN_PROB: f64 = 1e-4;
+
+/// YIN's difference function over `x` (window `win`); its candidates `(lag, vote share,
+/// dip depth)` in lag order: every local minimum that is the first under some threshold of
+/// `prior`, with the share of the prior's votes it wins among the candidates.
+fn yin_candidates(
+    x: &[f32],
+    win: usize,
+    tau_min: usize,
+    tau_max: usize,
+    d: &mut [f64],
+    prior: &[(f64, f64)],
+) -> Vec<(f64, f64, f64)> {
+    let energy: f64 = x[..win].iter().map(|&v| (v as f64).powi(2)).sum();
+    if energy < 1e-8 {
+        return Vec::new();
+    }
+    d[0] = 1.0;
+    let mut running = 0.0;
+    for tau in 1..=tau_max {
+        let mut s = 0.0f64;
+        for j in 0..win {
+            let diff = (x[j] - x[j + tau]) as f64;
+            s += diff * diff;
+        }
+        running += s;
+        d[tau] = if running > 0.0 {
+            s * tau as f64 / running
+        } else {
+            1.0
+        };
+    }
+    // Local minima in lag order, each with the depth that the running minimum reached.
+    let mut dips: Vec<(f64, f64)> = Vec::new();
+    let mut lowest = f64::INFINITY;
+    for tau in tau_min.max(1)..tau_max {
+        let (a, b, c) = (d[tau - 1], d[tau], d[tau + 1]);
+        if b < a && b <= c && b < lowest {
+            lowest = b;
+            let den = a - 2.0 * b + c;
+            let shift = if den.abs() > 1e-12 {
+                (0.5 * (a - c) / den).clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+            dips.push((tau as f64 + shift, b));
+        }
+    }
+    // Each threshold votes for the first dip under it.
+    let mut out: Vec<(f64, f64, f64)> = dips.iter().map(|&(t, v)| (t, 0.0, v)).collect();
+    for &(s, w) in prior {
+        if let Some(i) = dips.iter().position(|&(_, v)| v < s) {
+            out[i].1 += w;
+        }
+    }
+    let total: f64 = out.iter().map(|c| c.1).sum();
+    out.retain(|c| c.1 > 1e-3 * total.max(1e-12));
+    for c in &mut out {
+        c.1 /= total;
+    }
+    out
+}
+
+/// The cheapest path through per-frame candidates `(f0 Hz, vote share, dip)` (see
+/// [`track_f0`]).
+fn viterbi_f0(cands: &[Vec<(f64, f64, f64)>]) -> Vec<Option<f64>> {
+    let n = cands.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let cost_of = |c: &(f64, f64, f64)| -VOTE_COST * c.1.max(MIN_PROB).ln() + DIP_COST * c.2;
+    let unvoiced = |_: &[(f64, f64, f64)]| DIP_COST * UNVOICED_DIP;
+    // State 0 is unvoiced; state i + 1 is candidate i.
+    let mut cost: Vec<f64> = std::iter::once(unvoiced(&cands[0]))
+        .chain(cands[0].iter().map(cost_of))
+        .collect();
+    let mut back: Vec<Vec<usize>> = Vec::with_capacity(n);
+    back.push(vec![0; cost.len()]);
+    for t in 1..n {
+        let prev = &cands[t - 1];
+        let cur = &cands[t];
+        let mut next = Vec::with_capacity(cur.len() + 1);
+        let mut bp = Vec::with_capacity(cur.len() + 1);
+        let (mut best, mut arg) = (cost[0], 0);
+        for (j, c) in cost.iter().enumerate().skip(1) {
+            if c + VOICING_SWITCH_COST < best {
+                best = c + VOICING_SWITCH_COST;
+                arg = j;
+            }
+        }
+        next.push(best + unvoiced(cur));
+        bp.push(arg);
+        for c in cur {
+            let (mut best, mut arg) = (cost[0] + VOICING_SWITCH_COST, 0);
+            for (j, p) in prev.iter().enumerate() {
+                let jump = (12.0 * (c.0 / p.0).log2()).abs();
+                let v = cost[j + 1] + JUMP_COST * (jump - 1.0).max(0.0);
+                if v < best {
+                    best = v;
+                    arg = j + 1;
+                }
+            }
+            next.push(best + cost_of(c));
+            bp.push(arg);
+        }
+        cost = next;
+        back.push(bp);
+    }
+    let mut state = cost
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let mut out = vec![None; n];
+    for t in (0..n).rev() {
+        if state > 0 {
+            out[t] = Some(cands[t][state - 1].0);
+        }
+        state = back[t][state];
+    }
+    out
+}
+
+/// The old tracker, kept for comparison in tests: YIN's first dip under 0.15 per frame,
+/// no path.
+pub fn track_f0_plain_yin(a16: &Audio, mask: &vad::SpeechMask) -> Vec<Option<f64>> {
+    let sr = a16.sample_rate as f64;
+    let hop = (vad::HOP_S * sr).round() as usize;
+    let win = (0.040 * sr) as usize;
     let (tau_min, tau_max) = ((sr / 500.0) as usize, (sr / 60.0) as usize);
     let x = &a16.samples;
     let mut d = vec![0.0f64; tau_max + 2];

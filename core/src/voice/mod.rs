@@ -3,9 +3,16 @@
 //! A [`VoiceProfile`] is what the engines need to speak like a reference: its
 //! speaker embedding ([`VoiceEmbedding`], from the GE2E [`VoiceEncoder`]), its
 //! analysis (pitch, rate, loudness) and likely voice family. Profiles are plain
-//! JSON files (`.voice`) with a format version, so they can be saved and reused.
+//! JSON files (`.voice`) with a format version and a checksum, so they can be saved and
+//! reused, and a damaged or edited file is refused rather than misread.
+//!
+//! Enrolment ([`VoiceProfile::enroll`]) refuses references that are not one person
+//! speaking: under [`analysis::MIN_SPEECH_S`] of speech, clipped, music or tones
+//! ([`Error::NotSpeech`]), or two voices ([`Error::MultipleSpeakers`]). With the Kokoro engine
+//! the profile also holds the clone's conditioning ([`clone::KokoroClone`]).
 
 pub mod analysis;
+pub mod clone;
 pub mod encoder;
 pub mod ge2e;
 pub mod mel;
@@ -24,7 +31,7 @@ use crate::audio::Audio;
 use crate::{Error, Result};
 
 /// Version of the `.voice` file format written by this library.
-pub const PROFILE_FORMAT_VERSION: u32 = 2;
+pub const PROFILE_FORMAT_VERSION: u32 = 3;
 /// Largest profile file accepted, bytes.
 pub const MAX_PROFILE_BYTES: u64 = 16 << 20;
 
@@ -42,17 +49,182 @@ pub struct VoiceProfile {
     /// The speaker embedding of the reference (absent in analysis-only profiles).
     #[serde(default)]
     pub embedding: Option<VoiceEmbedding>,
+    /// A stable identifier of this profile (16 hex digits, from its embedding and creation).
+    #[serde(default)]
+    pub id: String,
+    /// When the profile was made (UTC, RFC 3339), if known.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// The speaker's consent, as the enrolling user recorded it.
+    #[serde(default)]
+    pub consent: Option<Consent>,
+    /// The Kokoro conditioning of the clone (absent when enrolled without the engine).
+    #[serde(default)]
+    pub kokoro: Option<clone::KokoroClone>,
+    /// SHA-256 (hex) of the profile's JSON with this field empty; checked on load.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+/// A consent record stored in a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The statement as given (“who, when, for what”).
+    pub statement: String,
+    /// When it was recorded (UTC, RFC 3339).
+    pub recorded_at: String,
+}
+
+/// The current time as RFC 3339 UTC (`2025-01-02T03:04:05Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Least share of 1.6 s pieces in the smaller group for a reference to count as two voices.
+pub const TWO_SPEAKER_MIN_SHARE: f64 = 0.2;
+/// Cosine between the two groups' mean embeddings under which they are two voices.
+pub const TWO_SPEAKER_MAX_COSINE: f64 = 0.75;
+
+/// Splits partial embeddings into two groups (2-means on the unit sphere, seeded with the
+/// two least similar partials); returns (cosine between the groups' means, share of the
+/// smaller group), or `None` with under 4 partials.
+pub fn two_groups(partials: &[Vec<f32>]) -> Option<(f64, f64)> {
+    let n = partials.len();
+    if n < 4 {
+        return None;
+    }
+    let (mut a, mut b, mut worst) = (0, 1, f32::INFINITY);
+    for i in 0..n {
+        for j in i + 1..n {
+            let c = encoder::cosine(&partials[i], &partials[j]);
+            if c < worst {
+                (a, b, worst) = (i, j, c);
+            }
+        }
+    }
+    let mut ca = partials[a].clone();
+    let mut cb = partials[b].clone();
+    let mut assign = vec![false; n];
+    for _ in 0..20 {
+        for (i, p) in partials.iter().enumerate() {
+            assign[i] = encoder::cosine(p, &cb) > encoder::cosine(p, &ca);
+        }
+        let mean = |flag: bool| -> Vec<f32> {
+            let mut m = vec![0.0f32; partials[0].len()];
+            for (p, _) in partials.iter().zip(&assign).filter(|(_, &f)| f == flag) {
+                for (x, y) in m.iter_mut().zip(p) {
+                    *x += y;
+                }
+            }
+            m
+        };
+        let (na, nb) = (mean(false), mean(true));
+        if na.iter().all(|&v| v == 0.0) || nb.iter().all(|&v| v == 0.0) {
+            break;
+        }
+        (ca, cb) = (na, nb);
+    }
+    let nb = assign.iter().filter(|&&f| f).count();
+    let small = nb.min(n - nb) as f64 / n as f64;
+    Some((encoder::cosine(&ca, &cb) as f64, small))
 }
 
 impl VoiceProfile {
     /// Enrols a reference recording: its analysis (see [`ReferenceAnalysis::of`] for the
     /// errors) and its speaker embedding.
+    ///
+    /// Also refuses music or tones ([`Error::NotSpeech`], see
+    /// [`ReferenceAnalysis::speech_check`]) and two voices ([`Error::MultipleSpeakers`]:
+    /// the partial embeddings split into two groups whose means have a cosine under
+    /// [`TWO_SPEAKER_MAX_COSINE`], the smaller holding at least [`TWO_SPEAKER_MIN_SHARE`]).
     pub fn enroll(audio: &Audio, what: &str, encoder: &VoiceEncoder) -> Result<VoiceProfile> {
         let mut p = Self::from_audio(audio, what)?;
+        if let Some(reason) = p.analysis.speech_check() {
+            return Err(Error::NotSpeech {
+                what: what.into(),
+                reason,
+            });
+        }
         let u = encoder.embed_utterance(audio, &EmbedOptions::default())?;
+        if let Some((similarity, share)) = two_groups(&u.partials) {
+            if similarity < TWO_SPEAKER_MAX_COSINE && share >= TWO_SPEAKER_MIN_SHARE {
+                return Err(Error::MultipleSpeakers {
+                    what: what.into(),
+                    similarity,
+                    share_percent: share * 100.0,
+                });
+            }
+        }
         p.analysis.warnings.extend(u.warnings);
+        p.id = sha256_hex(
+            &u.embedding
+                .embedding
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .chain(now_rfc3339().into_bytes())
+                .collect::<Vec<u8>>(),
+        )[..16]
+            .to_string();
         p.embedding = Some(u.embedding);
         Ok(p)
+    }
+
+    /// [`VoiceProfile::enroll`], then the Kokoro clone ([`clone::clone_kokoro`]) with
+    /// progress, and the consent record if given.
+    pub fn enroll_clone(
+        audio: &Audio,
+        what: &str,
+        encoder: &VoiceEncoder,
+        kokoro: &crate::tts::kokoro::KokoroSynthesizer,
+        options: &clone::CloneOptions,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<VoiceProfile> {
+        let mut p = Self::enroll(audio, what, encoder)?;
+        p.kokoro = Some(clone::clone_kokoro(
+            kokoro,
+            encoder,
+            audio,
+            &p.analysis,
+            options,
+            progress,
+        )?);
+        Ok(p)
+    }
+
+    /// Records the speaker's consent (`statement`: who, when, for what) now.
+    pub fn set_consent(&mut self, statement: &str) {
+        self.consent = Some(Consent {
+            statement: statement.into(),
+            recorded_at: now_rfc3339(),
+        });
     }
 
     /// Analyses a reference recording into a profile without an embedding.
@@ -66,12 +238,30 @@ impl VoiceProfile {
             analysis,
             gender,
             embedding: None,
+            id: String::new(),
+            created: Some(now_rfc3339()),
+            consent: None,
+            kokoro: None,
+            checksum: String::new(),
         })
     }
 
-    /// Serialises to pretty JSON.
+    /// The checksum of this profile: SHA-256 of its compact JSON with `checksum` empty.
+    pub fn compute_checksum(&self) -> String {
+        let mut c = self.clone();
+        c.checksum = String::new();
+        sha256_hex(
+            serde_json::to_string(&c)
+                .expect("a profile always serialises")
+                .as_bytes(),
+        )
+    }
+
+    /// Serialises to pretty JSON, with its checksum.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a profile always serialises")
+        let mut c = self.clone();
+        c.checksum = self.compute_checksum();
+        serde_json::to_string_pretty(&c).expect("a profile always serialises")
     }
 
     /// Parses a profile, checking its format version. `what` names it in errors.
@@ -97,7 +287,17 @@ impl VoiceProfile {
             }
             None => return Err(bad("no format_version: not a voxreel voice profile".into())),
         }
-        let p: VoiceProfile = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+        let mut p: VoiceProfile = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+        if p.checksum != p.compute_checksum() {
+            return Err(bad(
+                "corrupted or edited: its checksum does not match its contents (enrol again)"
+                    .into(),
+            ));
+        }
+        p.checksum = String::new();
+        if let Some(k) = &p.kokoro {
+            k.validate(what)?;
+        }
         if let Some(e) = &p.embedding {
             if e.model != GE2E_MODEL_ID {
                 return Err(Error::ModelMismatch {

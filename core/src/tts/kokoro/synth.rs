@@ -158,6 +158,26 @@ impl KokoroSynthesizer {
         })
     }
 
+    /// The same engine speaking with the clone in `profile` (its [`crate::voice::clone::KokoroClone`]:
+    /// style, speed, F0 mapped to the reference) for English; Chinese, and profiles without
+    /// a clone, keep the stock voice chosen by voice family. The report name says which
+    /// profile: `kokoro-82m (clone 1a2b3c4d5e6f7a8b)`.
+    pub fn with_clone_of(&self, profile: &VoiceProfile) -> Self {
+        let label = if profile.id.is_empty() {
+            profile.name.clone().unwrap_or_else(|| "profile".into())
+        } else {
+            profile.id.clone()
+        };
+        KokoroSynthesizer {
+            model: self.model.clone(),
+            g2p: self.g2p.clone(),
+            zh: self.zh.clone(),
+            speaker: None,
+            name: format!("{KOKORO_ENGINE_NAME} (clone {label})"),
+            max_tokens: self.max_tokens,
+        }
+    }
+
     /// The same engine with model windows of at most `max_tokens` tokens (16 to
     /// [`MAX_TOKENS`], the default): shorter windows cost less memory per call and let
     /// tests exercise the joins on short texts.
@@ -192,6 +212,11 @@ impl KokoroSynthesizer {
     /// The model.
     pub fn model(&self) -> &KokoroModel {
         &self.model
+    }
+
+    /// The English front end.
+    pub fn g2p(&self) -> &EnglishG2p {
+        &self.g2p
     }
 
     /// The speaker used for `profile` when none is fixed (see the module docs for the rule).
@@ -308,6 +333,11 @@ impl Synthesizer for KokoroSynthesizer {
     fn synthesize(&self, text: &str, language: Language, voice: &VoiceProfile) -> Result<Speech> {
         let speaker = self.resolve_speaker_for(voice, language);
         self.check_speaker(&speaker)?;
+        // A clone speaks English when no stock speaker is fixed.
+        let clone = match (&self.speaker, &voice.kokoro) {
+            (None, Some(c)) if language == Language::English => Some(c),
+            _ => None,
+        };
         let chunks = if language == Language::English {
             self.g2p.phonemize_with_limit(text, self.max_tokens)?
         } else {
@@ -332,8 +362,13 @@ impl Synthesizer for KokoroSynthesizer {
                 .map(|&t| u32::try_from(t).unwrap_or(u32::MAX))
                 .collect();
             debug_assert!(ids.len() <= MAX_TOKENS);
-            let style = self.model.voices().style(&speaker, ids.len())?;
-            let mut syn = self.model.synthesize_tokens(&ids, style, 1.0)?;
+            let mut syn = match clone {
+                Some(c) => c.synthesize_tokens(&self.model, &ids)?,
+                None => {
+                    let style = self.model.voices().style(&speaker, ids.len())?;
+                    self.model.synthesize_tokens(&ids, style, 1.0)?
+                }
+            };
             if !samples.is_empty() {
                 samples.extend(std::iter::repeat_n(0.0, pause));
             }
