@@ -162,10 +162,11 @@ fn main() {
 
     // Stock voices: the five sentences each (English voices), embedded.
     let t = Instant::now();
+    let skip_stock = args.iter().any(|a| a == "--skip-stock");
     let stock: Vec<(String, Vec<Vec<f32>>)> = k
         .speakers()
         .into_iter()
-        .filter(|n| n.starts_with('a') || n.starts_with('b'))
+        .filter(|n| !skip_stock && (n.starts_with('a') || n.starts_with('b')))
         .map(|v| {
             let s = k.with_speaker(v).expect("stock voice");
             let p = VoiceProfile::from_audio(&audio[&clips[0].file], "x").expect("profile");
@@ -230,12 +231,12 @@ fn main() {
             .iter()
             .map(|(n, e)| (n.clone(), mean_cos(e, &others)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("stock voices");
+            .unwrap_or((clone.base_voice.clone(), 0.0));
         let base_stock = stock
             .iter()
             .find(|(n, _)| *n == clone.base_voice)
             .map(|(_, e)| mean_cos(e, &others))
-            .unwrap_or(f64::NAN);
+            .unwrap_or(0.0);
         // Stock voice speech for the ASR comparison.
         let sv = k.with_speaker(&best_voice).expect("stock");
         for (i, s) in SENTENCES.iter().enumerate() {

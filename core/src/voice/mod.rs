@@ -162,11 +162,24 @@ impl VoiceProfile {
     /// errors) and its speaker embedding.
     ///
     /// Also refuses music or tones ([`Error::NotSpeech`], see
-    /// [`ReferenceAnalysis::speech_check`]) and two voices ([`Error::MultipleSpeakers`]:
+    /// [`ReferenceAnalysis::speech_check`]; also a loud recording in which the voice
+    /// detector finds no speech at all) and two voices ([`Error::MultipleSpeakers`]:
     /// the partial embeddings split into two groups whose means have a cosine under
     /// [`TWO_SPEAKER_MAX_COSINE`], the smaller holding at least [`TWO_SPEAKER_MIN_SHARE`]).
     pub fn enroll(audio: &Audio, what: &str, encoder: &VoiceEncoder) -> Result<VoiceProfile> {
-        let mut p = Self::from_audio(audio, what)?;
+        let mut p = match Self::from_audio(audio, what) {
+            // Loud sound in which the detector finds no speech (no pauses, no syllable
+            // rhythm): a steady sound such as music, not silence.
+            Err(Error::Silence { peak_dbfs, .. }) if peak_dbfs > -40.0 => {
+                return Err(Error::NotSpeech {
+                    what: what.into(),
+                    reason: format!(
+                        "a steady sound at {peak_dbfs:.0} dBFS peak with none of speech's pauses and level changes"
+                    ),
+                })
+            }
+            r => r?,
+        };
         if let Some(reason) = p.analysis.speech_check() {
             return Err(Error::NotSpeech {
                 what: what.into(),
