@@ -190,6 +190,22 @@ impl ReferenceAnalysis {
     }
 }
 
+/// Median F0 (Hz; 0 when nothing is voiced), voiced share of the speech frames and
+/// syllable rate of a 16 kHz recording of any length (no minimum, no errors): for measuring
+/// synthesized speech.
+pub fn quick_pitch(a16: &Audio) -> (f64, f64, f64) {
+    let mask = vad::detect(a16);
+    let f0 = track_f0(a16, &mask);
+    let mut v: Vec<f64> = f0.iter().flatten().copied().collect();
+    let speech = mask.frames.iter().filter(|&&s| s).count();
+    if v.is_empty() || speech == 0 {
+        return (0.0, 0.0, 0.0);
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rate = speaking_rate(&mask, &f0, mask.speech_s());
+    (v[v.len() / 2], v.len() as f64 / speech as f64, rate)
+}
+
 /// Share of voiced frames in runs of ≥ 25 frames (250 ms) within half a semitone of the
 /// run's first frame.
 pub fn flat_share(f0: &[Option<f64>]) -> f64 {

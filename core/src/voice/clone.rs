@@ -419,10 +419,8 @@ impl Speaker<'_> {
         let rms = (a16.samples.iter().map(|&x| (x as f64).powi(2)).sum::<f64>()
             / a16.samples.len().max(1) as f64)
             .sqrt();
-        let (f0_median, voiced_share, syl) = match ReferenceAnalysis::of(&a16, "synthesized") {
-            Ok(a) => (a.f0_median_hz, a.voiced_share, a.speaking_rate_syllables_per_s),
-            Err(_) => (0.0, 0.0, 0.0),
-        };
+        // (Not ReferenceAnalysis::of: a search phrase is shorter than a reference's minimum.)
+        let (f0_median, voiced_share, syl) = super::analysis::quick_pitch(&a16);
         Ok(Heard {
             embedding: u.embedding.embedding,
             level_db: 20.0 * rms.max(1e-9).log10(),
