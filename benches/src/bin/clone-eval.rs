@@ -162,7 +162,10 @@ fn main() {
 
     // Stock voices: the five sentences each (English voices), embedded.
     let t = Instant::now();
-    let skip_stock = args.iter().any(|a| a == "--skip-stock");
+    let stock_from: Option<serde_json::Value> = arg("--stock-from").map(|p| {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("--stock-from file")).expect("json")
+    });
+    let skip_stock = args.iter().any(|a| a == "--skip-stock") || stock_from.is_some();
     let stock: Vec<(String, Vec<Vec<f32>>)> = k
         .speakers()
         .into_iter()
@@ -226,12 +229,21 @@ fn main() {
         }
         let out_embs: Vec<Vec<f32>> = outs.iter().map(|a| embed(&enc, a)).collect();
         let clone_sim = mean_cos(&out_embs, &others);
-        // Best stock voice on the same clips (oracle).
-        let (best_voice, best_stock) = stock
+        // Best stock voice on the same clips (oracle), or from an earlier run's results
+        // (`--stock-from results.json`: stock speech does not depend on the clone).
+        let earlier = stock_from.as_ref().and_then(|r| {
+            r["rows"].as_array()?.iter().find(|x| x["speaker"] == spk.as_str()).map(|x| {
+                (
+                    x["best_stock_voice"].as_str().unwrap_or("").to_string(),
+                    x["best_stock"].as_f64().unwrap_or(0.0),
+                )
+            })
+        });
+        let (best_voice, best_stock) = if let Some(e) = earlier { e } else { stock
             .iter()
             .map(|(n, e)| (n.clone(), mean_cos(e, &others)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap_or((clone.base_voice.clone(), 0.0));
+            .unwrap_or((clone.base_voice.clone(), 0.0)) };
         let base_stock = stock
             .iter()
             .find(|(n, _)| *n == clone.base_voice)

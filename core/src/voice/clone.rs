@@ -738,11 +738,22 @@ pub fn clone_kokoro(
         if i > 0 && guard_failure(&h2, &start_heard, target_hz).is_some() {
             continue;
         }
-        let stats = match (h1.kokoro_log_f0, h2.kokoro_log_f0) {
+        let mut stats = match (h1.kokoro_log_f0, h2.kokoro_log_f0) {
             (Some(a), Some(b)) => (0.5 * (a.0 + b.0), 0.5 * (a.1 + b.1)),
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => target,
         };
+        // Calibration: the median F0 heard in the mapped speech (same tracker as the
+        // reference's) against the target; the predicted curve's mean is not the heard
+        // median (transitions, the vocoder), so shift the map's source by the difference.
+        let heard: Vec<f64> = [h1.f0_median, h2.f0_median]
+            .into_iter()
+            .filter(|&f| f > 0.0)
+            .collect();
+        if !heard.is_empty() {
+            let off = heard.iter().map(|f| (f / target_hz).ln()).sum::<f64>() / heard.len() as f64;
+            stats.0 += off.clamp(-0.3, 0.3);
+        }
         if chosen.as_ref().is_none_or(|c| held > c.1) {
             chosen = Some((i, held, search, stats));
         }
@@ -773,7 +784,7 @@ pub fn clone_kokoro(
 
 /// The highest normalised cross-correlation between any `window_s` window of `output`
 /// (hop half a window) and any stretch of `reference` (same sample rate, any lag):
-/// `Σ w·r / (‖w‖ · ‖r_lag‖)`. 1 means the window is a (scaled) copy of part of the
+/// `Σ w·r / (‖w‖ · ‖r_lag‖)`, after removing DC and rumble under 20 Hz from both. 1 means the window is a (scaled) copy of part of the
 /// reference; unrelated speech stays far below. Windows more than 10 dB quieter than the
 /// output's mean level are skipped (mostly pauses: a few milliseconds of sound in them can
 /// match anything).
@@ -783,6 +794,21 @@ pub fn max_window_ncc(output: &[f32], reference: &[f32], sample_rate: u32, windo
     if w == 0 || output.len() < w || reference.len() < w {
         return 0.0;
     }
+    // Both through a DC blocker (one-pole high-pass near 20 Hz): an offset or rumble shared
+    // by two recordings correlates without any audio being copied.
+    let block = |x: &[f32]| -> Vec<f32> {
+        let a = (-2.0 * std::f64::consts::PI * 20.0 / sample_rate as f64).exp();
+        let (mut px, mut py) = (0.0f64, 0.0f64);
+        x.iter()
+            .map(|&v| {
+                let y = v as f64 - px + a * py;
+                px = v as f64;
+                py = y;
+                y as f32
+            })
+            .collect()
+    };
+    let (output, reference) = (&block(output)[..], &block(reference)[..]);
     let n = (reference.len() + w).next_power_of_two();
     let mut planner = RealFftPlanner::<f64>::new();
     let fwd = planner.plan_fft_forward(n);
