@@ -90,6 +90,7 @@ fn compare_tells_speakers_apart_and_enrolled_profiles_work() {
         m1.as_os_str(),
         "-o".as_ref(),
         prof.as_os_str(),
+        "--no-clone".as_ref(),
         "--json".as_ref(),
     ]));
     assert_eq!(e["model"], "ge2e-resemblyzer-0.1.4");
@@ -114,7 +115,7 @@ fn bad_inputs_exit_2() {
     let d = dir.path();
     std::fs::write(d.join("text.wav"), "not audio ".repeat(100)).unwrap();
     std::fs::write(d.join("empty.wav"), "").unwrap();
-    std::fs::write(d.join("other.voice"), r#"{"format_version": 2, "name": null, "gender": "male", "analysis": {"duration_s": 1, "speech_s": 1, "speech_start_s": 0, "speech_end_s": 1, "f0_median_hz": 100, "f0_spread_semitones": 1, "f0_p10_p90_hz": [90, 110], "voiced_share": 0.5, "speaking_rate_syllables_per_s": 4, "loudness_lufs": -20, "peak_dbfs": -3, "clipped_share": 0, "warnings": []}, "embedding": {"model": "some-other-encoder", "embedding": [1.0]}}"#).unwrap();
+    std::fs::write(d.join("other.voice"), r#"{"format_version": 3, "name": null, "gender": "male", "analysis": {"duration_s": 1, "speech_s": 1, "speech_start_s": 0, "speech_end_s": 1, "f0_median_hz": 100, "f0_spread_semitones": 1, "f0_p10_p90_hz": [90, 110], "voiced_share": 0.5, "speaking_rate_syllables_per_s": 4, "loudness_lufs": -20, "peak_dbfs": -3, "clipped_share": 0, "warnings": []}, "embedding": {"model": "some-other-encoder", "embedding": [1.0]}}"#).unwrap();
     std::fs::write(d.join("broken.voice"), "{ not json").unwrap();
     let sample = repo().join("samples/voices/librispeech-367.flac");
     for (args, needle) in [
@@ -135,7 +136,7 @@ fn bad_inputs_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err:?} lacks {needle:?}");
     }
-    // Enrolment needs 2 s of speech; a silent file is refused and nothing is written.
+    // Enrolment needs 3 s of speech; a silent file is refused and nothing is written.
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 16000,

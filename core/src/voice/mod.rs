@@ -301,6 +301,23 @@ impl VoiceProfile {
             None => return Err(bad("no format_version: not a voxreel voice profile".into())),
         }
         let mut p: VoiceProfile = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+        // Another model first (the clearer message), then integrity.
+        if let Some(e) = &p.embedding {
+            if e.model != GE2E_MODEL_ID {
+                return Err(Error::ModelMismatch {
+                    expected: GE2E_MODEL_ID.into(),
+                    found: e.model.clone(),
+                });
+            }
+        }
+        if let Some(k) = &p.kokoro {
+            if k.model != crate::tts::kokoro::KOKORO_MODEL_ID {
+                return Err(Error::ModelMismatch {
+                    expected: crate::tts::kokoro::KOKORO_MODEL_ID.into(),
+                    found: k.model.clone(),
+                });
+            }
+        }
         if p.checksum != p.compute_checksum() {
             return Err(bad(
                 "corrupted or edited: its checksum does not match its contents (enrol again)"
