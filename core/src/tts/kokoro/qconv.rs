@@ -336,6 +336,12 @@ impl QuantConv1d {
             }
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked at run time); same bounds as above.
+            unsafe { avx2_tile(self, input, o0, rows, tt, acc) };
+            return;
+        }
         let _ = vnni;
         scalar_tile(self, input, o0, rows, tt, acc);
     }
@@ -352,6 +358,24 @@ pub fn has_vnni() -> bool {
     {
         false
     }
+}
+
+/// Whether the AVX2 kernel can run here (the fallback when VNNI is missing).
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU has a fast integer kernel ([`has_vnni`] or [`has_avx2`]); without one
+/// the engine keeps the f32 path, which rounds the same way but is not bit-exact.
+pub fn fast_kernel_available() -> bool {
+    has_vnni() || has_avx2()
 }
 
 struct SendPtr(*mut f32);
@@ -544,6 +568,62 @@ fn scalar_tile(
     }
 }
 
+/// AVX2 kernel: bytes widened to 16 bits and multiplied with `vpmaddwd` (exact; no
+/// saturation), 16 time steps × 2 output channels per pass.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_tile(
+    conv: &QuantConv1d,
+    input: &PackedInput,
+    o0: usize,
+    rows: usize,
+    tt: usize,
+    acc: &mut [[i32; TILE_T]; TILE_O],
+) {
+    use std::arch::x86_64::*;
+    let g_n = conv.groups;
+    let row_bytes = input.t_alloc * 4;
+    let base = input.data.as_ptr();
+    let w = conv.w.as_ptr();
+    let w_stride = conv.kernel * g_n;
+    let mut r0 = 0;
+    while r0 < rows {
+        let two = rows - r0 >= 2;
+        for sub in 0..TILE_T / 16 {
+            let t_sub = tt + sub * 16;
+            let mut s = [[_mm256_setzero_si256(); 4]; 2];
+            for j in 0..conv.kernel {
+                let a_j = base.add((t_sub + j * conv.dilation) * 4);
+                let w0 = w.add((o0 + r0) * w_stride + j * g_n);
+                let w1 = if two { w0.add(w_stride) } else { w0 };
+                for g in 0..g_n {
+                    let ap = a_j.add(g * row_bytes);
+                    let a: [__m256i; 4] = std::array::from_fn(|v| {
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128(ap.add(16 * v) as *const __m128i))
+                    });
+                    let b0 = _mm256_cvtepi8_epi16(_mm_set1_epi32(*w0.add(g)));
+                    let b1 = _mm256_cvtepi8_epi16(_mm_set1_epi32(*w1.add(g)));
+                    for v in 0..4 {
+                        s[0][v] = _mm256_add_epi32(s[0][v], _mm256_madd_epi16(a[v], b0));
+                        s[1][v] = _mm256_add_epi32(s[1][v], _mm256_madd_epi16(a[v], b1));
+                    }
+                }
+            }
+            for (r, s_r) in s.iter().enumerate().take(if two { 2 } else { 1 }) {
+                for (v, sv) in s_r.iter().enumerate() {
+                    let mut lanes = [0i32; 8];
+                    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, *sv);
+                    // lanes: (t, channels 0–1), (t, channels 2–3) for four steps
+                    for k in 0..4 {
+                        acc[r0 + r][sub * 16 + v * 4 + k] = lanes[2 * k] + lanes[2 * k + 1];
+                    }
+                }
+            }
+        }
+        r0 += if two { 2 } else { 1 };
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vnni")]
 unsafe fn vnni_tile<const R: usize>(
@@ -652,6 +732,14 @@ mod tests {
         conv.tile(&input, 0, rows, 0, &mut a2, has_vnni());
         for r in 0..rows {
             assert_eq!(a1[r][..t_out.min(TILE_T)], a2[r][..t_out.min(TILE_T)]);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            let mut a3 = [[0i32; TILE_T]; TILE_O];
+            unsafe { avx2_tile(&conv, &input, 0, rows, 0, &mut a3) };
+            for r in 0..rows {
+                assert_eq!(a1[r][..t_out.min(TILE_T)], a3[r][..t_out.min(TILE_T)]);
+            }
         }
     }
 
