@@ -6,7 +6,7 @@
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
-use super::qconv::QuantConv1d;
+use super::qconv::{fast_kernel_available, QuantConv1d};
 
 /// onnxruntime's dynamic activation quantisation, simulated: `x` is rounded to the 256
 /// levels of a per-tensor uint8 grid spanning `[min(0, min x), max(0, max x)]` (scale
@@ -71,6 +71,7 @@ impl QLinear {
         let integer = if int8
             && vb.contains_tensor("weight_scale")
             && inner.weight().device().is_cpu()
+            && fast_kernel_available()
         {
             let host = |t: &Tensor| -> Result<Vec<f32>> {
                 t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()
@@ -175,7 +176,7 @@ impl Conv1d {
         };
         // the integer kernel (CPU, stride 1) when the converter kept the uint8 grid
         let integer = match weight_scale {
-            Some(ws) if stride == 1 && weight.device().is_cpu() => {
+            Some(ws) if stride == 1 && weight.device().is_cpu() && fast_kernel_available() => {
                 let zp = scalar("weight_zero_point")?;
                 let w: Vec<f32> = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
                 let b: Option<Vec<f32>> = match &bias {
