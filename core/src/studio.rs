@@ -25,6 +25,7 @@ use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
 use crate::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
 use crate::tts::narrate::{narrate, Narration};
+use crate::watermark::{self, Payload};
 pub use crate::tts::Engine;
 use crate::tts::Synthesizer;
 use crate::voice::{VoiceEncoder, VoiceProfile};
@@ -181,6 +182,8 @@ pub struct SayOutput {
     pub language: Language,
     /// Every word with its time.
     pub words: Vec<SpokenWord>,
+    /// The payload of the watermark the speech carries (see [`crate::watermark`]).
+    pub watermark: Payload,
 }
 
 /// Wall-clock seconds spent in each stage.
@@ -233,6 +236,9 @@ pub struct RenderOutput {
     pub warnings: Vec<String>,
     /// Time per stage.
     pub timings: StageTimings,
+    /// The payload of the watermark the narration carries (see [`crate::watermark`]).
+    #[serde(default)]
+    pub watermark: String,
 }
 
 /// The high-level API every facade (CLI, bindings, server) calls.
@@ -448,7 +454,10 @@ impl Studio {
         let lang = options.language.resolve(&script.plain_text());
         let synth = self.select_engine(options.engine, options.speaker.as_deref(), lang, voice)?;
         let narration = narrate(&script, lang, synth.synthesizer(), voice, progress)?;
-        let audio = loudness::normalize(&narration.audio, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)?;
+        // Every clip of synthetic speech carries the watermark.
+        let payload = Payload::for_voice_now(voice);
+        let marked = watermark::embed_audio(&narration.audio, &payload)?;
+        let audio = loudness::normalize(&marked, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)?;
         let words = narration
             .sentences
             .iter()
@@ -465,6 +474,7 @@ impl Studio {
             engine: narration.engine,
             language: lang,
             words,
+            watermark: payload,
         })
     }
 
@@ -497,7 +507,11 @@ impl Studio {
 
         let t = Instant::now();
         let synth = self.select_engine(req.engine, req.speaker.as_deref(), lang, &voice)?;
-        let narration: Narration = narrate(&script, lang, synth.synthesizer(), &voice, progress)?;
+        let mut narration: Narration =
+            narrate(&script, lang, synth.synthesizer(), &voice, progress)?;
+        // Every clip of synthetic speech carries the watermark.
+        let payload = Payload::for_voice_now(&voice);
+        narration.audio = watermark::embed_audio(&narration.audio, &payload)?;
         timings.synthesis_s = t.elapsed().as_secs_f64();
         if narration.audio.duration_s() > MAX_NARRATION_S {
             return Err(Error::AudioTooLong {
@@ -623,7 +637,7 @@ impl Studio {
             (
                 "comment".to_string(),
                 format!(
-                    "Narration is a synthetic voice ({}), made with voxreel",
+                    "Narration is a synthetic voice ({}), made with voxreel; watermark {payload}",
                     narration.engine
                 ),
             ),
@@ -700,6 +714,7 @@ impl Studio {
             cues: timeline.cues,
             warnings,
             timings,
+            watermark: payload.to_string(),
         })
     }
 }
