@@ -173,7 +173,7 @@ enum Command {
 const DETECT_EXIT_CODES: &str = "Exit codes:
   0  a watermark was found
   1  no watermark
-  2  bad input (missing file, not audio, under 2 s)
+  2  bad input (missing file, not audio, under 0.5 s)
 
 confidence: the sync statistic in standard deviations of chance; a watermark needs 6 and a
 valid payload checksum (the chance that unmarked audio passes is below 1e-10).";

@@ -25,10 +25,10 @@ use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
 use crate::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
 use crate::tts::narrate::{narrate, Narration};
-use crate::watermark::{self, Payload};
 pub use crate::tts::Engine;
 use crate::tts::Synthesizer;
 use crate::voice::{VoiceEncoder, VoiceProfile};
+use crate::watermark::{self, Payload};
 use crate::{Error, Result};
 
 /// Integrated loudness of the final soundtrack (LUFS), the level short-video platforms play at.

@@ -515,8 +515,7 @@ fn column_residuals(
         *v = (*v / n as f64).max(1e-6);
     }
     for r in out.iter_mut().flatten() {
-        let cv =
-            (r.iter().zip(&var).map(|(x, v)| x * x / v).sum::<f64>() / BANDS as f64).max(0.05);
+        let cv = (r.iter().zip(&var).map(|(x, v)| x * x / v).sum::<f64>() / BANDS as f64).max(0.05);
         for (x, v) in r.iter_mut().zip(&var) {
             *x /= v.sqrt() * cv;
         }
@@ -876,7 +875,11 @@ mod tests {
             assert_eq!(y.len(), x.len());
             // Watermark power relative to the signal.
             let ex: f64 = x.iter().map(|&v| (v as f64).powi(2)).sum();
-            let ew: f64 = x.iter().zip(&y).map(|(&a, &b)| ((b - a) as f64).powi(2)).sum();
+            let ew: f64 = x
+                .iter()
+                .zip(&y)
+                .map(|(&a, &b)| ((b - a) as f64).powi(2))
+                .sum();
             let snr = 10.0 * (ex / ew).log10();
             assert!(snr > 14.0, "{rate}: watermark SNR {snr:.1} dB");
             let clean = detect(&x, rate).unwrap();
@@ -892,10 +895,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(matches!(
-            detect(&[], 16000),
-            Err(Error::EmptyAudio { .. })
-        ));
+        assert!(matches!(detect(&[], 16000), Err(Error::EmptyAudio { .. })));
         assert!(matches!(
             detect(&[0.0; 100], 16000),
             Err(Error::AudioTooShort { .. })
@@ -951,7 +951,11 @@ mod tuning {
                     acc[k].2 += 1;
                 }
             }
-            let ew: f64 = x16.iter().zip(&y).map(|(a, b)| ((b - a) as f64).powi(2)).sum();
+            let ew: f64 = x16
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| ((b - a) as f64).powi(2))
+                .sum();
             let ex: f64 = x16.iter().map(|&a| (a as f64).powi(2)).sum();
             for (name, (g, v, n)) in ["sync", "data"].iter().zip(acc) {
                 eprintln!(
@@ -966,7 +970,9 @@ mod tuning {
                 let unix: i64 = it.next().unwrap().parse().unwrap();
                 let want = encode(&Payload::new(id, unix));
                 let found = search(&x16);
-                let Some(c) = found.candidates.first() else { continue };
+                let Some(c) = found.candidates.first() else {
+                    continue;
+                };
                 let errs = c
                     .soft
                     .iter()
@@ -982,7 +988,9 @@ mod tuning {
             }
             {
                 let found = search(&y);
-                let Some(c) = found.candidates.first() else { continue };
+                let Some(c) = found.candidates.first() else {
+                    continue;
+                };
                 let errs = c
                     .soft
                     .iter()
@@ -1023,7 +1031,12 @@ mod tuning {
             let y = embed(&a.samples, a.sample_rate, &p).unwrap();
             let d1 = detect(&y, a.sample_rate).unwrap();
             let ex: f64 = a.samples.iter().map(|&v| (v as f64).powi(2)).sum();
-            let ew: f64 = a.samples.iter().zip(&y).map(|(&u, &v)| ((v - u) as f64).powi(2)).sum();
+            let ew: f64 = a
+                .samples
+                .iter()
+                .zip(&y)
+                .map(|(&u, &v)| ((v - u) as f64).powi(2))
+                .sum();
             snrs.push(10.0 * (ex / ew).log10());
             n += 1;
             fp += d0.detected as usize;
@@ -1035,7 +1048,11 @@ mod tuning {
                 a.duration_s(),
                 d0.confidence,
                 d1.confidence,
-                if d1.payload == Some(p) { "ok" } else { "NO PAYLOAD" },
+                if d1.payload == Some(p) {
+                    "ok"
+                } else {
+                    "NO PAYLOAD"
+                },
                 snrs.last().unwrap()
             );
         }
