@@ -1063,4 +1063,74 @@ mod tuning {
             snrs[n / 2]
         );
     }
+
+    /// Writes each of `WM_FILES` as is and marked (at its own rate) to `WM_OUT`, with the
+    /// watermark's SNR: for listening tests and DNSMOS.
+    #[test]
+    #[ignore]
+    fn write_marked() {
+        let files = std::env::var("WM_FILES").unwrap_or_default();
+        let out = std::path::PathBuf::from(std::env::var("WM_OUT").unwrap_or_default());
+        let p = Payload::new(0x2bcdef, 1_765_000_000);
+        for f in files.split_whitespace() {
+            let a = audio::decode_file(Path::new(f)).unwrap();
+            let y = embed_audio(&a, &p).unwrap();
+            let ex: f64 = a.samples.iter().map(|&v| (v as f64).powi(2)).sum();
+            let ew: f64 = a
+                .samples
+                .iter()
+                .zip(&y.samples)
+                .map(|(&u, &v)| ((v - u) as f64).powi(2))
+                .sum();
+            let stem = Path::new(f)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            audio::write_wav(&out.join(format!("{stem}-clean.wav")), &a).unwrap();
+            audio::write_wav(&out.join(format!("{stem}-marked.wav")), &y).unwrap();
+            let d = detect_audio(&y).unwrap();
+            eprintln!(
+                "{stem}\t{:.1} s\tsnr {:.1} dB\tz {:.2}\t{}",
+                a.duration_s(),
+                10.0 * (ex / ew).log10(),
+                d.confidence,
+                d.payload == Some(p)
+            );
+        }
+    }
+
+    /// Kokoro speech (`af_heart`, `am_michael`) without the watermark, to `WM_OUT`, for
+    /// [`write_marked`]: needs Kokoro installed (`voxreel models fetch kokoro`).
+    #[test]
+    #[ignore]
+    fn write_kokoro() {
+        use crate::tts::Synthesizer;
+        let out = std::path::PathBuf::from(std::env::var("WM_OUT").unwrap_or_default());
+        let studio = crate::studio::Studio::auto();
+        let k = studio.kokoro().unwrap();
+        let voice = VoiceProfile::from_audio(
+            &audio::decode_file(
+                &Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../samples/voices/librispeech-367.flac"),
+            )
+            .unwrap(),
+            "sample",
+        )
+        .unwrap();
+        let texts = [
+            "The quick brown fox jumps over the lazy dog, and then it runs back into the forest.",
+            "Every clip of synthetic speech carries an inaudible watermark with a payload.",
+            "A rendered video also carries a comment tag saying that the narration is a synthetic voice.",
+        ];
+        for speaker in ["af_heart", "am_michael"] {
+            let s = k.with_speaker(speaker).unwrap();
+            for (i, t) in texts.iter().enumerate() {
+                let sp = s
+                    .synthesize(t, crate::lang::Language::English, &voice)
+                    .unwrap();
+                audio::write_wav(&out.join(format!("k-{speaker}-{i}.wav")), &sp.audio).unwrap();
+            }
+        }
+    }
 }
