@@ -2,7 +2,7 @@
 //! audio, next to onnxruntime int8 on the same token sequences
 //! (`scripts/kokoro-reference.py --bench --bench-inputs FILE` with the file written here).
 //!
-//! `cargo run --release -p voxreel-benches --bin kokoro-bench [-- --write-inputs FILE] [--no-long]`
+//! `cargo run --release -p voxreel-benches --bin kokoro-bench [-- --write-inputs FILE] [--no-long | --only-long] [--rounds N]`
 //! (needs the model and the Mandarin tables, `voxreel models fetch kokoro`).
 //!
 //! 1. The 8 reference sentences of `core/tests/data/kokoro` (about 22 s, one call each).
@@ -68,40 +68,14 @@ fn sentence_tokens(text: &str, lang: Language, en: &EnglishG2p, zh: &MandarinG2p
     out
 }
 
-fn main() {
-    let mut write_inputs: Option<PathBuf> = None;
-    let mut long = true;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--write-inputs" => write_inputs = args.next().map(PathBuf::from),
-            "--no-long" => long = false,
-            _ => {
-                eprintln!("usage: kokoro-bench [--write-inputs FILE] [--no-long]");
-                std::process::exit(2);
-            }
-        }
-    }
-    let dir = KokoroModel::default_dir();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let t0 = Instant::now();
-    let k = match KokoroSynthesizer::load(&dir, &Device::Cpu) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(3);
-        }
-    };
-    let load_s = t0.elapsed().as_secs_f64();
-    if !k.speaks_mandarin() {
-        eprintln!("the Mandarin tables are not installed (voxreel models fetch kokoro)");
-        std::process::exit(3);
-    }
+/// Sections 1 and 2: the reference sentences and the two paragraphs.
+fn short_inputs(
+    k: &KokoroSynthesizer,
+    dir: &Path,
+    profile: &VoiceProfile,
+    write_inputs: Option<&Path>,
+) {
     let model = k.model();
-    println!("voxreel kokoro (candle CPU, {threads} threads): load {load_s:.2} s (weights, voices, English lexicons, Mandarin tables)");
-
     // 1. the 8 reference sentences
     let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/kokoro/cases.json");
     let text = std::fs::read_to_string(&cases).expect("reference cases");
@@ -152,8 +126,8 @@ fn main() {
     );
 
     // 2. paragraphs
-    let en = Arc::new(EnglishG2p::load(&dir).expect("English front end"));
-    let zh = MandarinG2p::load(&dir)
+    let en = Arc::new(EnglishG2p::load(dir).expect("English front end"));
+    let zh = MandarinG2p::load(dir)
         .expect("Mandarin front end")
         .with_english(en.clone());
     let groups = [
@@ -165,11 +139,6 @@ fn main() {
             "zf_xiaoxiao",
         ),
     ];
-    let profile = {
-        let a = voxreel::audio::decode_file(&repo().join("samples/voices/librispeech-367.flac"))
-            .expect("sample voice");
-        VoiceProfile::from_audio(&a, "sample").expect("profile")
-    };
     let mut json_groups = Vec::new();
     for (name, text, lang, voice) in groups {
         let toks = sentence_tokens(text, lang, &en, &zh);
@@ -223,13 +192,60 @@ fn main() {
         std::fs::write(&path, serde_json::to_string(&v).unwrap()).expect("write inputs");
         println!("  wrote the token sequences to {}", path.display());
     }
+}
 
+fn main() {
+    let mut write_inputs: Option<PathBuf> = None;
+    let mut long = true;
+    let mut only_long = false;
+    let mut rounds = 1usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--write-inputs" => write_inputs = args.next().map(PathBuf::from),
+            "--no-long" => long = false,
+            "--only-long" => only_long = true,
+            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).unwrap_or(1).max(1),
+            _ => {
+                eprintln!("usage: kokoro-bench [--write-inputs FILE] [--no-long | --only-long] [--rounds N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let dir = KokoroModel::default_dir();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let t0 = Instant::now();
+    let k = match KokoroSynthesizer::load(&dir, &Device::Cpu) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(3);
+        }
+    };
+    let load_s = t0.elapsed().as_secs_f64();
+    if !k.speaks_mandarin() {
+        eprintln!("the Mandarin tables are not installed (voxreel models fetch kokoro)");
+        std::process::exit(3);
+    }
+    println!("voxreel kokoro (candle CPU, {threads} threads): load {load_s:.2} s (weights, voices, English lexicons, Mandarin tables)");
+
+    let profile = {
+        let a = voxreel::audio::decode_file(&repo().join("samples/voices/librispeech-367.flac"))
+            .expect("sample voice");
+        VoiceProfile::from_audio(&a, "sample").expect("profile")
+    };
+    if !only_long {
+        short_inputs(&k, &dir, &profile, write_inputs.as_deref());
+    }
     // 3. a long script: time to first audio
     if long {
         let path = repo().join("core/tests/data/long/three-minutes.md");
         let script = Script::from_file(&path).expect("three-minutes.md");
         let kv = k.with_speaker("af_heart").unwrap();
-        for parallel in [1, 2] {
+        // one and two sentences at a time, alternating, `rounds` times (the machine is shared)
+        for parallel in (0..rounds).flat_map(|_| [1, 2]) {
             let t = Instant::now();
             let mut first = None;
             let n = narrate_stream(

@@ -169,7 +169,9 @@ mod tests {
         y.extend_from_slice(&tone);
         let j = join_click(&y, 24_000, cut);
         assert!(!j.click, "{j:?}");
-        assert_eq!(silence_edges(&y, 240), vec![cut]);
+        // the fade's first sample is exactly 0: the silence ends one sample later
+        assert_eq!(silence_edges(&y, 240), vec![cut + 1]);
+        assert!(!join_click(&y, 24_000, cut + 1).click);
     }
 
     #[test]

@@ -172,9 +172,10 @@ pub const JOIN_FADE_S: f64 = 0.005;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NarrateOptions {
     /// Sentences synthesized at the same time (each on its own thread; 1 = one after the
-    /// other). The default is 2: on the 2-core machine measured in `docs/performance.md`
-    /// two Kokoro sentences at once finish a long script sooner than one at a time with
-    /// the decoder's own parallelism alone.
+    /// other). The first sentence is always synthesized alone, so that the first audio is
+    /// ready as soon as possible; the others join in after it. The default is 2 (see
+    /// `docs/performance.md` for what it gains on 2 cores over the decoder's own
+    /// parallelism alone).
     pub parallel: usize,
 }
 
@@ -271,22 +272,39 @@ pub fn narrate_stream(
     let workers = options.parallel.clamp(1, 8).min(jobs.len().max(1));
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    let first_done = AtomicBool::new(false);
     let mut asm = Assembler::new(synth.name());
     let result = std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = mpsc::channel::<(usize, Result<Speech>)>();
-        for _ in 0..workers {
+        for w in 0..workers {
             let tx = tx.clone();
-            let (next, stop, jobs) = (&next, &stop, &jobs);
-            scope.spawn(move || loop {
-                if stop.load(Ordering::SeqCst) || progress.is_cancelled() {
-                    break;
+            let (next, stop, jobs, first_done) = (&next, &stop, &jobs, &first_done);
+            scope.spawn(move || {
+                // The first sentence has the machine to itself, so that the first audio
+                // comes as soon as it can; the other workers join in once it is done.
+                while w > 0 && !first_done.load(Ordering::SeqCst) {
+                    if stop.load(Ordering::SeqCst) || progress.is_cancelled() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
                 }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(i) else { break };
-                let r = synth.synthesize(&job.text, language, voice);
-                let failed = r.is_err();
-                if tx.send((i, r)).is_err() || failed {
-                    break;
+                loop {
+                    if stop.load(Ordering::SeqCst) || progress.is_cancelled() {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = jobs.get(i) else { break };
+                    let r = synth.synthesize(&job.text, language, voice);
+                    let failed = r.is_err();
+                    if i == 0 {
+                        first_done.store(true, Ordering::SeqCst);
+                    }
+                    if failed {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    if tx.send((i, r)).is_err() || failed {
+                        break;
+                    }
                 }
             });
         }
