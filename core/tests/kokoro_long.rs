@@ -70,7 +70,7 @@ struct Run {
     total_s: f64,
 }
 
-fn narrate_file(k: &KokoroSynthesizer, file: &str, language: Language) -> Run {
+fn narrate_file(k: &KokoroSynthesizer, file: &str, language: Language, parallel: usize) -> Run {
     let script = Script::from_file(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/long")
@@ -86,7 +86,7 @@ fn narrate_file(k: &KokoroSynthesizer, file: &str, language: Language) -> Run {
         k,
         &profile(),
         &NoProgress,
-        &NarrateOptions::default(),
+        &NarrateOptions { parallel },
         &mut |c| {
             arrived.push(t0.elapsed().as_secs_f64());
             chunks.push(c.clone());
@@ -194,25 +194,27 @@ fn check_long_run(run: &Run, min_audio_s: f64, label: &str) {
 }
 
 /// The test: a 3-minute script (`tests/data/long/three-minutes.md`, 555 words in
-/// 4 scenes, one sentence per chunk) with no gap longer than 1 s and no click at any join.
+/// 4 scenes, one sentence per chunk) with no gap longer than 1 s and no click at any join;
+/// the default schedule (one sentence at a time).
 #[test]
 fn three_minute_script_streams_without_gaps_or_clicks() {
     let Some(k) = engine(Language::English) else {
         return;
     };
     let k = k.with_speaker("af_heart").unwrap();
-    let run = narrate_file(&k, "three-minutes.md", Language::English);
+    let run = narrate_file(&k, "three-minutes.md", Language::English, 1);
     check_long_run(&run, 150.0, "English 3-minute script");
 }
 
-/// The same checks on a shorter Mandarin text (Traditional, one paragraph Simplified).
+/// The same checks on a shorter Mandarin text (Traditional, one paragraph Simplified), with
+/// two sentences synthesized at a time (the chunks must still arrive in order).
 #[test]
 fn mandarin_long_text_streams_without_gaps_or_clicks() {
     let Some(k) = engine(Language::ChineseTraditional) else {
         return;
     };
     let k = k.with_speaker("zf_xiaoxiao").unwrap();
-    let run = narrate_file(&k, "zh-long.md", Language::ChineseTraditional);
+    let run = narrate_file(&k, "zh-long.md", Language::ChineseTraditional, 2);
     check_long_run(&run, 40.0, "Mandarin text");
 }
 

@@ -172,16 +172,17 @@ pub const JOIN_FADE_S: f64 = 0.005;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NarrateOptions {
     /// Sentences synthesized at the same time (each on its own thread; 1 = one after the
-    /// other). The first sentence is always synthesized alone, so that the first audio is
-    /// ready as soon as possible; the others join in after it. The default is 2 (see
-    /// `docs/performance.md` for what it gains on 2 cores over the decoder's own
-    /// parallelism alone).
+    /// other, while the calling thread assembles and hands over the previous one). The
+    /// first sentence is always synthesized alone, so that the first audio is ready as soon
+    /// as possible; the others join in after it. The default is 1: Kokoro's decoder already
+    /// spreads each sentence over the cores with rayon, and on the shared 2-core machine
+    /// measured in `docs/performance.md` two sentences at a time were 7–12 % slower than one.
     pub parallel: usize,
 }
 
 impl Default for NarrateOptions {
     fn default() -> Self {
-        NarrateOptions { parallel: 2 }
+        NarrateOptions { parallel: 1 }
     }
 }
 
