@@ -166,7 +166,7 @@ fn short_inputs(
                 &script,
                 lang,
                 &kv,
-                &profile,
+                profile,
                 &NoProgress,
                 &NarrateOptions { parallel },
                 &mut |_| {
@@ -189,7 +189,7 @@ fn short_inputs(
     if let Some(path) = write_inputs {
         let v =
             serde_json::json!({"generator": "kokoro-bench --write-inputs", "groups": json_groups});
-        std::fs::write(&path, serde_json::to_string(&v).unwrap()).expect("write inputs");
+        std::fs::write(path, serde_json::to_string(&v).unwrap()).expect("write inputs");
         println!("  wrote the token sequences to {}", path.display());
     }
 }
