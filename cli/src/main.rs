@@ -555,7 +555,12 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 progress.warn(w);
             }
             let t = std::time::Instant::now();
-            let out = studio.say(&text, &options, &profile, progress)?;
+            // Sentences arrive as they are synthesized; note when the first one was ready.
+            let mut first_audio_s: Option<f64> = None;
+            let out = studio.say_stream(&text, &options, &profile, progress, &mut |_| {
+                first_audio_s.get_or_insert(t.elapsed().as_secs_f64());
+                Ok(())
+            })?;
             let synthesis_s = t.elapsed().as_secs_f64();
             voxreel::audio::write_wav(&output, &out.audio)?;
             progress.done();
@@ -564,16 +569,17 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                     "{}",
                     serde_json::json!({"ok": true, "output": output, "duration_s": out.audio.duration_s(), "sample_rate": out.audio.sample_rate,
                         "engine": out.engine, "language": out.language, "words": out.words, "synthesis_s": synthesis_s,
-                        "watermark": out.watermark})
+                        "watermark": out.watermark, "first_audio_s": first_audio_s})
                 );
             } else {
                 eprintln!(
-                    "wrote {} ({:.1} s, {}, {}) in {:.1} s",
+                    "wrote {} ({:.1} s, {}, {}) in {:.1} s (first sentence ready after {:.1} s)",
                     output.display(),
                     out.audio.duration_s(),
                     out.engine,
                     out.language.tag(),
-                    synthesis_s
+                    synthesis_s,
+                    first_audio_s.unwrap_or(synthesis_s)
                 );
             }
             Ok(())

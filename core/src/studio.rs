@@ -24,7 +24,7 @@ use crate::render::{caption_max_line_width, CaptionStyle, FrameRenderer};
 use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
 use crate::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
-use crate::tts::narrate::{narrate, Narration};
+use crate::tts::narrate::{narrate, narrate_stream, NarrateOptions, Narration, NarrationChunk};
 pub use crate::tts::Engine;
 use crate::tts::Synthesizer;
 use crate::voice::{VoiceEncoder, VoiceProfile};
@@ -450,11 +450,35 @@ impl Studio {
         voice: &VoiceProfile,
         progress: &dyn Progress,
     ) -> Result<SayOutput> {
+        self.say_stream(text, options, voice, progress, &mut |_| Ok(()))
+    }
+
+    /// [`Studio::say`], handing every sentence to `on_chunk` as soon as it is synthesized
+    /// (in order; see [`narrate_stream`]): the chunks are the engine's raw output, before the
+    /// loudness normalisation of the returned audio, which needs the whole text. An error from
+    /// `on_chunk` stops the job and is returned.
+    pub fn say_stream(
+        &self,
+        text: &str,
+        options: &SayOptions,
+        voice: &VoiceProfile,
+        progress: &dyn Progress,
+        on_chunk: &mut dyn FnMut(&NarrationChunk) -> Result<()>,
+    ) -> Result<SayOutput> {
         let script = Script::parse(text, "text", None)?;
         let lang = options.language.resolve(&script.plain_text());
         let synth = self.select_engine(options.engine, options.speaker.as_deref(), lang, voice)?;
-        let narration = narrate(&script, lang, synth.synthesizer(), voice, progress)?;
-        // Every clip of synthetic speech carries the watermark.
+        let narration = narrate_stream(
+            &script,
+            lang,
+            synth.synthesizer(),
+            voice,
+            progress,
+            &NarrateOptions::default(),
+            on_chunk,
+        )?;
+        // Every clip of synthetic speech carries the watermark (the streamed chunks are the
+        // engine's raw output; the returned audio is the marked, normalised whole).
         let payload = Payload::for_voice_now(voice);
         let marked = watermark::embed_audio(&narration.audio, &payload)?;
         let audio = loudness::normalize(&marked, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)?;
