@@ -309,17 +309,19 @@ fn kokoro_matches_onnxruntime() {
 }
 
 /// The same on 3 Mandarin cases (`cases-zh.json`: token ids from voxreel's own Mandarin
-/// front end, Traditional and Simplified text, `zf_xiaoxiao`), same metrics and thresholds.
-/// Measured (models/kokoro/README.md): durations 98.6 % equal (216/219), max 1 frame,
-/// length ≤ 1.19 %, forced log-mel 2.54 dB, GE2E ≥ 0.968 free / 0.971 forced; the duration
-/// threshold is the 98 %, the GE2E one the measured level rounded down.
+/// front end, Traditional and Simplified text, `zf_xiaoxiao`), same metrics.
+/// Measured with the integer engine (models/kokoro/README.md): durations 97.3 % equal
+/// (213/219), max 1 frame, length ≤ 1.19 %, forced log-mel 2.54 dB, GE2E ≥ 0.966 free /
+/// 0.972 forced (the f32-simulated engine before gave 98.6 %: which tokens round the other
+/// way is chance at the noise floor described for the English test). Durations are held
+/// at 96 % and GE2E at 0.96, the measured levels rounded down.
 #[test]
 fn kokoro_matches_onnxruntime_mandarin() {
     let Some(m) = model() else { return };
     let cases = load_cases_from("cases-zh.json");
     assert!(cases.len() >= 3);
     assert!(cases.iter().all(|c| c.voice.starts_with("zf_")));
-    parity(&m, &cases, "zh").check(98.0, 0.96);
+    parity(&m, &cases, "zh").check(96.0, 0.96);
 }
 
 /// `$VOXREEL_HOME/venvs/asr/bin/python`, made by `scripts/fetch-asr.sh`, when it is there.
