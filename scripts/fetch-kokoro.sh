@@ -19,7 +19,7 @@ HERE="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$CACHE"
 # FORMAT: the converter's output version (models/kokoro/convert.py); an older conversion is
 # redone from the cached downloads.
-FORMAT=2
+FORMAT=3
 if [[ -f "$DEST/kokoro-v1.0.safetensors" && -f "$DEST/voices.safetensors" && -f "$DEST/vocab.json" &&
       "$(cat "$DEST/FORMAT" 2>/dev/null)" == "$FORMAT" ]]; then
   echo "kokoro: already installed in $DEST"

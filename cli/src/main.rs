@@ -158,7 +158,25 @@ enum Command {
     /// Voice profiles.
     #[command(subcommand)]
     Voice(VoiceCommand),
+    /// Look for voxreel's watermark (every clip of synthetic speech voxreel makes carries one):
+    /// prints `watermark: detected (<payload>)` and exits 0, or `watermark: none` and exits 1.
+    #[command(after_help = DETECT_EXIT_CODES)]
+    Detect {
+        /// Audio (WAV/MP3/FLAC/OGG/M4A) or a rendered MP4.
+        file: PathBuf,
+        /// Print `{"detected": bool, "confidence": number, "payload": string|null, ...}` on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+const DETECT_EXIT_CODES: &str = "Exit codes:
+  0  a watermark was found
+  1  no watermark
+  2  bad input (missing file, not audio, under 0.5 s)
+
+confidence: the sync statistic in standard deviations of chance; a watermark needs 6 and a
+valid payload checksum (the chance that unmarked audio passes is below 1e-10).";
 
 #[derive(Subcommand)]
 enum VoiceCommand {
@@ -387,7 +405,8 @@ fn main() -> ExitCode {
         | Command::Compare { json, .. }
         | Command::Voices { json }
         | Command::Models(ModelsCommand::List { json })
-        | Command::Voice(VoiceCommand::Enroll { json, .. }) => *json,
+        | Command::Voice(VoiceCommand::Enroll { json, .. })
+        | Command::Detect { json, .. } => *json,
         Command::Models(ModelsCommand::Fetch { .. }) => false,
     };
     let progress = BarProgress {
@@ -395,10 +414,13 @@ fn main() -> ExitCode {
         cancelled,
         quiet: false,
     };
-    let result = run(cli, &progress);
+    let result = match cli.command {
+        Command::Detect { file, json } => detect(&file, json),
+        command => run(Cli { command }, &progress).map(|()| ExitCode::SUCCESS),
+    };
     progress.done();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             if json {
                 let v = serde_json::json!({"ok": false, "error": {"code": e.code(), "kind": e.kind(), "message": e.to_string()}});
@@ -408,6 +430,28 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// `voxreel detect`: exit 0 with a watermark, 1 without.
+fn detect(file: &std::path::Path, json: bool) -> voxreel::Result<ExitCode> {
+    let d = voxreel::watermark::detect_file(file)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"detected": d.detected, "confidence": d.confidence, "payload": d.payload,
+                "threshold": voxreel::watermark::THRESHOLD, "active_s": (d.active_s * 100.0).round() / 100.0})
+        );
+    } else {
+        match &d.payload {
+            Some(p) if d.detected => println!("watermark: detected ({p})"),
+            _ => println!("watermark: none"),
+        }
+    }
+    Ok(if d.detected {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
@@ -482,7 +526,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                     "duration_s": out.duration_s, "frames": out.frames,
                     "language": out.language, "engine": out.engine,
                     "scenes": out.scenes, "cues": out.cues.len(),
-                    "warnings": out.warnings, "timings": out.timings,
+                    "warnings": out.warnings, "timings": out.timings, "watermark": out.watermark,
                 });
                 println!("{v}");
             } else {
@@ -530,7 +574,12 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 progress,
             )?;
             let t = std::time::Instant::now();
-            let out = studio.say(&text, &options, &profile, progress)?;
+            // Sentences arrive as they are synthesized; note when the first one was ready.
+            let mut first_audio_s: Option<f64> = None;
+            let out = studio.say_stream(&text, &options, &profile, progress, &mut |_| {
+                first_audio_s.get_or_insert(t.elapsed().as_secs_f64());
+                Ok(())
+            })?;
             let synthesis_s = t.elapsed().as_secs_f64();
             voxreel::audio::write_wav(&output, &out.audio)?;
             progress.done();
@@ -538,16 +587,18 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
                 println!(
                     "{}",
                     serde_json::json!({"ok": true, "output": output, "duration_s": out.audio.duration_s(), "sample_rate": out.audio.sample_rate,
-                        "engine": out.engine, "language": out.language, "words": out.words, "synthesis_s": synthesis_s})
+                        "engine": out.engine, "language": out.language, "words": out.words, "synthesis_s": synthesis_s,
+                        "watermark": out.watermark, "first_audio_s": first_audio_s})
                 );
             } else {
                 eprintln!(
-                    "wrote {} ({:.1} s, {}, {}) in {:.1} s",
+                    "wrote {} ({:.1} s, {}, {}) in {:.1} s (first sentence ready after {:.1} s)",
                     output.display(),
                     out.audio.duration_s(),
                     out.engine,
                     out.language.tag(),
-                    synthesis_s
+                    synthesis_s,
+                    first_audio_s.unwrap_or(synthesis_s)
                 );
             }
             Ok(())
@@ -741,6 +792,7 @@ fn run(cli: Cli, progress: &BarProgress) -> voxreel::Result<()> {
             }
             Ok(())
         }
+        Command::Detect { file, json } => detect(&file, json).map(|_| ()),
         Command::Voice(VoiceCommand::Enroll {
             reference,
             output,

@@ -29,6 +29,7 @@ pub mod subtitles;
 pub mod text;
 pub mod tts;
 pub mod voice;
+pub mod watermark;
 
 pub use audio::Audio;
 /// The compute device for the neural models (CPU by default; CUDA/Metal with those features).

@@ -24,11 +24,12 @@ use crate::render::{caption_max_line_width, CaptionStyle, FrameRenderer};
 use crate::script::Script;
 use crate::subtitles::{to_srt, to_vtt};
 use crate::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
-use crate::tts::narrate::{narrate, Narration};
+use crate::tts::narrate::{narrate, narrate_stream, NarrateOptions, Narration, NarrationChunk};
 pub use crate::tts::Engine;
 use crate::tts::Synthesizer;
 use crate::voice::clone::CloneOptions;
 use crate::voice::{VoiceEncoder, VoiceProfile};
+use crate::watermark::{self, Payload};
 use crate::{Error, Result};
 
 /// Integrated loudness of the final soundtrack (LUFS), the level short-video platforms play at.
@@ -182,6 +183,8 @@ pub struct SayOutput {
     pub language: Language,
     /// Every word with its time.
     pub words: Vec<SpokenWord>,
+    /// The payload of the watermark the speech carries (see [`crate::watermark`]).
+    pub watermark: Payload,
 }
 
 /// Wall-clock seconds spent in each stage.
@@ -234,6 +237,9 @@ pub struct RenderOutput {
     pub warnings: Vec<String>,
     /// Time per stage.
     pub timings: StageTimings,
+    /// The payload of the watermark the narration carries (see [`crate::watermark`]).
+    #[serde(default)]
+    pub watermark: String,
 }
 
 /// The high-level API every facade (CLI, bindings, server) calls.
@@ -520,11 +526,38 @@ impl Studio {
         voice: &VoiceProfile,
         progress: &dyn Progress,
     ) -> Result<SayOutput> {
+        self.say_stream(text, options, voice, progress, &mut |_| Ok(()))
+    }
+
+    /// [`Studio::say`], handing every sentence to `on_chunk` as soon as it is synthesized
+    /// (in order; see [`narrate_stream`]): the chunks are the engine's raw output, before the
+    /// loudness normalisation of the returned audio, which needs the whole text. An error from
+    /// `on_chunk` stops the job and is returned.
+    pub fn say_stream(
+        &self,
+        text: &str,
+        options: &SayOptions,
+        voice: &VoiceProfile,
+        progress: &dyn Progress,
+        on_chunk: &mut dyn FnMut(&NarrationChunk) -> Result<()>,
+    ) -> Result<SayOutput> {
         let script = Script::parse(text, "text", None)?;
         let lang = options.language.resolve(&script.plain_text());
         let synth = self.select_engine(options.engine, options.speaker.as_deref(), lang, voice)?;
-        let narration = narrate(&script, lang, synth.synthesizer(), voice, progress)?;
-        let audio = loudness::normalize(&narration.audio, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)?;
+        let narration = narrate_stream(
+            &script,
+            lang,
+            synth.synthesizer(),
+            voice,
+            progress,
+            &NarrateOptions::default(),
+            on_chunk,
+        )?;
+        // Every clip of synthetic speech carries the watermark (the streamed chunks are the
+        // engine's raw output; the returned audio is the marked, normalised whole).
+        let payload = Payload::for_voice_now(voice);
+        let marked = watermark::embed_audio(&narration.audio, &payload)?;
+        let audio = loudness::normalize(&marked, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)?;
         let words = narration
             .sentences
             .iter()
@@ -541,6 +574,7 @@ impl Studio {
             engine: narration.engine,
             language: lang,
             words,
+            watermark: payload,
         })
     }
 
@@ -585,7 +619,11 @@ impl Studio {
         }
         let t = Instant::now();
         let synth = self.select_engine(req.engine, req.speaker.as_deref(), lang, &voice)?;
-        let narration: Narration = narrate(&script, lang, synth.synthesizer(), &voice, progress)?;
+        let mut narration: Narration =
+            narrate(&script, lang, synth.synthesizer(), &voice, progress)?;
+        // Every clip of synthetic speech carries the watermark.
+        let payload = Payload::for_voice_now(&voice);
+        narration.audio = watermark::embed_audio(&narration.audio, &payload)?;
         timings.synthesis_s = t.elapsed().as_secs_f64();
         if narration.audio.duration_s() > MAX_NARRATION_S {
             return Err(Error::AudioTooLong {
@@ -711,7 +749,7 @@ impl Studio {
             (
                 "comment".to_string(),
                 format!(
-                    "Narration is a synthetic voice ({}), made with voxreel",
+                    "Narration is a synthetic voice ({}), made with voxreel; watermark {payload}",
                     narration.engine
                 ),
             ),
@@ -788,6 +826,7 @@ impl Studio {
             cues: timeline.cues,
             warnings,
             timings,
+            watermark: payload.to_string(),
         })
     }
 }

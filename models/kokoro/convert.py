@@ -61,7 +61,8 @@ def torch_name_from_init(name):
 
 
 # 2: ConvInteger weights also carry `weight_scale` and `weight_zero_point`.
-FORMAT_VERSION = 2
+# 3: MatMulInteger weights (int8, zero point 0) carry per-output `weight_scale`.
+FORMAT_VERSION = 3
 
 ALBERT_LINEARS = ("query", "key", "value", "dense", "ffn", "ffn_output")
 
@@ -135,6 +136,10 @@ def convert_model(onnx_path):
             else:
                 name = module_from_node(n.name) + ".weight"
             put(name, w.T)
+            # int8 weights with zero point 0 and one scale per output column
+            if np.all(np.asarray(inits[n.input[3]]) == 0):
+                cols = w.shape[1]
+                put(name + "_scale", np.broadcast_to(np.asarray(scale[0], dtype=np.float32).reshape(-1), (cols,)))
         elif n.op_type == "ConvInteger" and n.input[1] in inits:
             wname = n.input[1]
             sname = wname[: -len("_quantized")] + "_scale"

@@ -6,6 +6,7 @@
 //! and padding recorded in the LAME/Xing header are removed, so the decoded
 //! length equals the length of the audio that was encoded.
 
+pub mod continuity;
 pub mod loudness;
 pub mod mix;
 

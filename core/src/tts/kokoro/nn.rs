@@ -6,7 +6,7 @@
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 
-use super::qconv::QuantConv1d;
+use super::qconv::{fast_kernel_available, QuantConv1d};
 
 /// onnxruntime's dynamic activation quantisation, simulated: `x` is rounded to the 256
 /// levels of a per-tensor uint8 grid spanning `[min(0, min x), max(0, max x)]` (scale
@@ -60,19 +60,69 @@ pub fn fake_quant_slice(x: &mut [f32]) {
 pub struct QLinear {
     inner: Linear,
     int8: bool,
+    /// The integer kernel (format-3 weights on the CPU): onnxruntime's `MatMulInteger`.
+    integer: Option<std::sync::Arc<QuantConv1d>>,
 }
 
 impl QLinear {
     /// Loads `weight` and `bias`; `int8` simulates onnxruntime's activation quantisation.
     pub fn load(vb: VarBuilder, input: usize, output: usize, int8: bool) -> Result<Self> {
+        let inner = candle_nn::linear(input, output, vb.clone())?;
+        let integer = if int8
+            && vb.contains_tensor("weight_scale")
+            && inner.weight().device().is_cpu()
+            && fast_kernel_available()
+        {
+            let host = |t: &Tensor| -> Result<Vec<f32>> {
+                t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()
+            };
+            let scales = host(&vb.get(output, "weight_scale")?)?;
+            let bias = match inner.bias() {
+                Some(b) => Some(host(b)?),
+                None => None,
+            };
+            let q = QuantConv1d::linear(&host(inner.weight())?, output, input, &scales, bias)
+                .map_err(|e| candle_core::Error::Msg(format!("{}: {}", vb.prefix(), e.0)))?;
+            Some(std::sync::Arc::new(q))
+        } else {
+            None
+        };
         Ok(QLinear {
-            inner: candle_nn::linear(input, output, vb)?,
+            inner,
             int8,
+            integer,
         })
     }
 
     /// `[…, in]` → `[…, out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (true, Some(q)) = (self.int8, &self.integer) {
+            let dims = x.dims().to_vec();
+            let input = *dims.last().unwrap_or(&0);
+            if input != q.c_in() {
+                return Err(candle_core::Error::Msg(format!(
+                    "linear layer takes {} inputs, got {input}",
+                    q.c_in()
+                )));
+            }
+            let rows = x.elem_count() / input.max(1);
+            // [rows, in] → [in, rows] for the kernel, and back
+            let xt: Vec<f32> = x
+                .to_dtype(DType::F32)?
+                .reshape((rows, input))?
+                .t()?
+                .contiguous()?
+                .flatten_all()?
+                .to_vec1()?;
+            let y = q.forward(&xt, rows);
+            let mut out_dims = dims;
+            *out_dims.last_mut().expect("non-empty") = q.c_out();
+            return Tensor::from_vec(y, (q.c_out(), rows), x.device())?
+                .t()?
+                .contiguous()?
+                .reshape(out_dims)?
+                .to_dtype(x.dtype());
+        }
         if self.int8 {
             self.inner.forward(&fake_quant(x)?)
         } else {
@@ -126,7 +176,7 @@ impl Conv1d {
         };
         // the integer kernel (CPU, stride 1) when the converter kept the uint8 grid
         let integer = match weight_scale {
-            Some(ws) if stride == 1 && weight.device().is_cpu() => {
+            Some(ws) if stride == 1 && weight.device().is_cpu() && fast_kernel_available() => {
                 let zp = scalar("weight_zero_point")?;
                 let w: Vec<f32> = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
                 let b: Option<Vec<f32>> = match &bias {

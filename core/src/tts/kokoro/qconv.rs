@@ -82,8 +82,12 @@ pub struct QuantConv1d {
     w_sum: Vec<i32>,
     /// `zero_point − 128`.
     w_zero: i32,
-    w_scale: f32,
+    /// Weight scale per output channel.
+    w_scale: Vec<f32>,
     bias: Option<Vec<f32>>,
+    /// `MatMulInteger` style: the bias is added in f32 after scaling (`ConvInteger` adds
+    /// it as floor-quantised integer steps before).
+    float_bias: bool,
 }
 
 /// What can be wrong with the weights handed to [`QuantConv1d::new`].
@@ -92,7 +96,8 @@ pub struct BadWeights(pub String);
 
 impl QuantConv1d {
     /// From f32 weights `[c_out][c_in][kernel]` that are `(q − zero_point) · scale` for
-    /// uint8 `q` (as the converter writes them), the scale and zero point, and the bias.
+    /// uint8 `q` (as the converter writes them), the scale and zero point, and the bias
+    /// (`ConvInteger`: the bias is floor-quantised to integer steps).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         weight: &[f32],
@@ -105,15 +110,61 @@ impl QuantConv1d {
         w_zero_point: f32,
         bias: Option<Vec<f32>>,
     ) -> Result<Self, BadWeights> {
+        Self::build(
+            weight,
+            (c_out, c_in, kernel, padding, dilation),
+            vec![w_scale; c_out],
+            w_zero_point,
+            bias,
+            false,
+        )
+    }
+
+    /// A linear layer as onnxruntime's `MatMulInteger` runs it: f32 weights `[out][in]`
+    /// that are `q · scale[o]` for int8 `q`, one scale per output, the bias added in f32.
+    /// Its [`forward`](Self::forward) takes `[in][t]` and gives `[out][t]`.
+    pub fn linear(
+        weight: &[f32],
+        out: usize,
+        input: usize,
+        scales: &[f32],
+        bias: Option<Vec<f32>>,
+    ) -> Result<Self, BadWeights> {
+        if scales.len() != out {
+            return Err(BadWeights(format!(
+                "{} scales for {out} outputs",
+                scales.len()
+            )));
+        }
+        Self::build(
+            weight,
+            (out, input, 1, 0, 1),
+            scales.to_vec(),
+            128.0,
+            bias,
+            true,
+        )
+    }
+
+    fn build(
+        weight: &[f32],
+        (c_out, c_in, kernel, padding, dilation): (usize, usize, usize, usize, usize),
+        w_scale: Vec<f32>,
+        w_zero_point: f32,
+        bias: Option<Vec<f32>>,
+        float_bias: bool,
+    ) -> Result<Self, BadWeights> {
         if weight.len() != c_out * c_in * kernel || kernel == 0 || c_in == 0 {
             return Err(BadWeights(format!(
                 "{} weights for {c_out}×{c_in}×{kernel}",
                 weight.len()
             )));
         }
-        if !(w_scale.is_finite() && w_scale > 0.0) || !(0.0..=255.0).contains(&w_zero_point) {
+        if w_scale.iter().any(|s| !(s.is_finite() && *s > 0.0))
+            || !(0.0..=255.0).contains(&w_zero_point)
+        {
             return Err(BadWeights(format!(
-                "weight scale {w_scale}, zero point {w_zero_point}"
+                "weight scales must be positive, zero point {w_zero_point} in 0..=255"
             )));
         }
         let zp = w_zero_point.round() as i32;
@@ -130,10 +181,11 @@ impl QuantConv1d {
                             continue;
                         }
                         let v = weight[(o * c_in + c) * kernel + j];
-                        let q = (v / w_scale).round() as i32 + zp;
+                        let q = (v / w_scale[o]).round() as i32 + zp;
                         if !(0..=255).contains(&q) {
                             return Err(BadWeights(format!(
-                                "weight {v} is not on the uint8 grid (scale {w_scale}, zero point {zp})"
+                                "weight {v} is not on the 8-bit grid (scale {}, zero point {zp})",
+                                w_scale[o]
                             )));
                         }
                         let s = (q - 128) as i8;
@@ -164,6 +216,7 @@ impl QuantConv1d {
             w_zero: zp - 128,
             w_scale,
             bias,
+            float_bias,
         })
     }
 
@@ -195,14 +248,23 @@ impl QuantConv1d {
         // the integer sum of the zero-point terms, per output time step
         let k_total = (self.groups * 4 * self.kernel) as i32;
         let za = grid.zero_point as i32;
-        let step = grid.scale * self.w_scale;
-        let bias_steps: Vec<i32> = match (&self.bias, step > 0.0) {
-            (Some(b), true) => b.iter().map(|&b| (b / step).floor() as i32).collect(),
-            _ => vec![0; self.c_out],
+        let step: Vec<f32> = self.w_scale.iter().map(|w| grid.scale * w).collect();
+        let zero = vec![0f32; self.c_out];
+        let bias = self.bias.as_ref().unwrap_or(&zero);
+        // ConvInteger: floor(bias / step) integer steps (all-zero input: plain f32 bias)
+        let quant_bias = !self.float_bias && grid.scale > 0.0;
+        let bias_steps: Vec<i32> = if quant_bias {
+            bias.iter()
+                .zip(&step)
+                .map(|(&b, &s)| (b / s).floor() as i32)
+                .collect()
+        } else {
+            vec![0; self.c_out]
         };
-        let bias_f: Vec<f32> = match (&self.bias, step > 0.0) {
-            (Some(b), false) => b.clone(),
-            _ => vec![0.0; self.c_out],
+        let bias_f: Vec<f32> = if quant_bias {
+            zero.clone()
+        } else {
+            bias.clone()
         };
         let o_const: Vec<i32> = (0..self.c_out)
             .map(|o| -za * self.w_sum[o] + k_total * za * self.w_zero + bias_steps[o])
@@ -237,7 +299,7 @@ impl QuantConv1d {
                         };
                         for (i, y) in row.iter_mut().enumerate() {
                             let v = acc_r[i] - self.w_zero * sa[tt + i] + o_const[o];
-                            *y = v as f32 * step + bias_f[o];
+                            *y = v as f32 * step[o] + bias_f[o];
                         }
                     }
                     tt += n;
@@ -274,6 +336,12 @@ impl QuantConv1d {
             }
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked at run time); same bounds as above.
+            unsafe { avx2_tile(self, input, o0, rows, tt, acc) };
+            return;
+        }
         let _ = vnni;
         scalar_tile(self, input, o0, rows, tt, acc);
     }
@@ -290,6 +358,24 @@ pub fn has_vnni() -> bool {
     {
         false
     }
+}
+
+/// Whether the AVX2 kernel can run here (the fallback when VNNI is missing).
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU has a fast integer kernel ([`has_vnni`] or [`has_avx2`]); without one
+/// the engine keeps the f32 path, which rounds the same way but is not bit-exact.
+pub fn fast_kernel_available() -> bool {
+    has_vnni() || has_avx2()
 }
 
 struct SendPtr(*mut f32);
@@ -482,6 +568,62 @@ fn scalar_tile(
     }
 }
 
+/// AVX2 kernel: bytes widened to 16 bits and multiplied with `vpmaddwd` (exact; no
+/// saturation), 16 time steps × 2 output channels per pass.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_tile(
+    conv: &QuantConv1d,
+    input: &PackedInput,
+    o0: usize,
+    rows: usize,
+    tt: usize,
+    acc: &mut [[i32; TILE_T]; TILE_O],
+) {
+    use std::arch::x86_64::*;
+    let g_n = conv.groups;
+    let row_bytes = input.t_alloc * 4;
+    let base = input.data.as_ptr();
+    let w = conv.w.as_ptr();
+    let w_stride = conv.kernel * g_n;
+    let mut r0 = 0;
+    while r0 < rows {
+        let two = rows - r0 >= 2;
+        for sub in 0..TILE_T / 16 {
+            let t_sub = tt + sub * 16;
+            let mut s = [[_mm256_setzero_si256(); 4]; 2];
+            for j in 0..conv.kernel {
+                let a_j = base.add((t_sub + j * conv.dilation) * 4);
+                let w0 = w.add((o0 + r0) * w_stride + j * g_n);
+                let w1 = if two { w0.add(w_stride) } else { w0 };
+                for g in 0..g_n {
+                    let ap = a_j.add(g * row_bytes);
+                    let a: [__m256i; 4] = std::array::from_fn(|v| {
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128(ap.add(16 * v) as *const __m128i))
+                    });
+                    let b0 = _mm256_cvtepi8_epi16(_mm_set1_epi32(*w0.add(g)));
+                    let b1 = _mm256_cvtepi8_epi16(_mm_set1_epi32(*w1.add(g)));
+                    for v in 0..4 {
+                        s[0][v] = _mm256_add_epi32(s[0][v], _mm256_madd_epi16(a[v], b0));
+                        s[1][v] = _mm256_add_epi32(s[1][v], _mm256_madd_epi16(a[v], b1));
+                    }
+                }
+            }
+            for (r, s_r) in s.iter().enumerate().take(if two { 2 } else { 1 }) {
+                for (v, sv) in s_r.iter().enumerate() {
+                    let mut lanes = [0i32; 8];
+                    _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, *sv);
+                    // lanes: (t, channels 0–1), (t, channels 2–3) for four steps
+                    for k in 0..4 {
+                        acc[r0 + r][sub * 16 + v * 4 + k] = lanes[2 * k] + lanes[2 * k + 1];
+                    }
+                }
+            }
+        }
+        r0 += if two { 2 } else { 1 };
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vnni")]
 unsafe fn vnni_tile<const R: usize>(
@@ -591,6 +733,14 @@ mod tests {
         for r in 0..rows {
             assert_eq!(a1[r][..t_out.min(TILE_T)], a2[r][..t_out.min(TILE_T)]);
         }
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            let mut a3 = [[0i32; TILE_T]; TILE_O];
+            unsafe { avx2_tile(&conv, &input, 0, rows, 0, &mut a3) };
+            for r in 0..rows {
+                assert_eq!(a1[r][..t_out.min(TILE_T)], a3[r][..t_out.min(TILE_T)]);
+            }
+        }
     }
 
     #[test]
@@ -642,5 +792,44 @@ mod pack_tests {
         assert_eq!(ca, cb);
         assert_eq!(b[0] & 0xff, grid.quantize(x[0]) as u32);
         assert_eq!(b[0] >> 24, grid.zero_point as u32);
+    }
+}
+
+#[cfg(test)]
+mod linear_tests {
+    use super::*;
+
+    #[test]
+    fn linear_matches_matmul_integer() {
+        let (out, input, rows) = (5usize, 9usize, 70usize);
+        let scales: Vec<f32> = (0..out).map(|o| 0.01 + 0.003 * o as f32).collect();
+        let wq: Vec<i32> = (0..out * input)
+            .map(|i| (i as i32 * 37 % 255) - 127)
+            .collect();
+        let w: Vec<f32> = wq
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| q as f32 * scales[i / input])
+            .collect();
+        let bias: Vec<f32> = (0..out).map(|o| 0.1 * o as f32 - 0.2).collect();
+        let x: Vec<f32> = (0..input * rows)
+            .map(|i| ((i * 13 % 29) as f32 - 11.0) * 0.21)
+            .collect();
+        let lin = QuantConv1d::linear(&w, out, input, &scales, Some(bias.clone())).unwrap();
+        let y = lin.forward(&x, rows);
+        let g = QuantGrid::of(&x);
+        for o in 0..out {
+            for r in 0..rows {
+                let acc: i32 = (0..input)
+                    .map(|i| {
+                        (g.quantize(x[i * rows + r]) as i32 - g.zero_point as i32)
+                            * wq[o * input + i]
+                    })
+                    .sum();
+                let want = acc as f32 * (g.scale * scales[o]) + bias[o];
+                assert_eq!(y[o * rows + r], want, "o {o} r {r}");
+            }
+        }
+        assert!(QuantConv1d::linear(&w, out, input, &scales[..2], None).is_err());
     }
 }
