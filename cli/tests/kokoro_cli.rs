@@ -165,7 +165,10 @@ fn auto_engine_uses_kokoro_for_english_and_for_chinese_when_installed() {
     let j = stdout_json(&out);
     // A recording as --voice is enrolled on the fly: English speaks through its clone.
     assert!(
-        j["engine"].as_str().unwrap_or("").starts_with("kokoro-82m (clone "),
+        j["engine"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("kokoro-82m (clone "),
         "{j}"
     );
     let zh = dir.path().join("zh.wav");

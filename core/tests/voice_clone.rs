@@ -141,7 +141,9 @@ fn corrupted_profiles_are_refused() {
     let json = sample_profile().to_json();
     // A changed digit in the style.
     let i = json.find("\"style\"").unwrap();
-    let j = i + json[i..].find(|c: char| c.is_ascii_digit() && c != '0').unwrap();
+    let j = i + json[i..]
+        .find(|c: char| c.is_ascii_digit() && c != '0')
+        .unwrap();
     let mut bytes = json.clone().into_bytes();
     bytes[j] = if bytes[j] == b'9' { b'8' } else { bytes[j] + 1 };
     let edited = String::from_utf8(bytes).unwrap();
@@ -257,7 +259,10 @@ fn clipped_speech_is_refused() {
     let Some(dir) = speech() else { return };
     let a = join(&[&clips(&dir, "1688")[0]]);
     let loud = Audio::new(
-        a.samples.iter().map(|x| (x * 40.0).clamp(-1.0, 1.0)).collect(),
+        a.samples
+            .iter()
+            .map(|x| (x * 40.0).clamp(-1.0, 1.0))
+            .collect(),
         16_000,
     );
     let e = VoiceProfile::enroll(&loud, "loud", encoder()).unwrap_err();
@@ -283,9 +288,16 @@ fn kokoro_clone_of_a_shared_speaker() {
         population: 2,
         finalists: 1,
         voices: Some(
-            ["af_heart", "af_bella", "bf_emma", "am_michael", "am_adam", "bm_george"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "af_heart",
+                "af_bella",
+                "bf_emma",
+                "am_michael",
+                "am_adam",
+                "bm_george",
+            ]
+            .map(String::from)
+            .to_vec(),
         ),
         ..Default::default()
     };

@@ -80,7 +80,9 @@ fn f0_medians_follow_gender_and_octave_errors_are_rare() {
     assert!(far_new / frames as f64 <= 0.03);
     assert!(far_new < 0.9 * far_old);
     for (spk, m) in medians.iter().filter(|(_, m)| m.len() >= 5) {
-        let (lo, hi) = m.iter().fold((f64::MAX, 0.0f64), |a, &v| (a.0.min(v), a.1.max(v)));
+        let (lo, hi) = m
+            .iter()
+            .fold((f64::MAX, 0.0f64), |a, &v| (a.0.min(v), a.1.max(v)));
         eprintln!("speaker {spk}: clip medians {lo:.0}–{hi:.0} Hz");
         assert!(lo > 50.0 && hi / lo < 1.7, "speaker {spk}: {m:?}");
     }

@@ -100,9 +100,9 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let shared = arg("--shared").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/speech")
-    });
+    let shared = arg("--shared")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/speech"));
     let out_dir = arg("--out")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/clone-eval"));
@@ -175,7 +175,12 @@ fn main() {
             let p = VoiceProfile::from_audio(&audio[&clips[0].file], "x").expect("profile");
             let e: Vec<Vec<f32>> = SENTENCES
                 .iter()
-                .map(|t| embed(&enc, &s.synthesize(t, Language::English, &p).expect("synth").audio))
+                .map(|t| {
+                    embed(
+                        &enc,
+                        &s.synthesize(t, Language::English, &p).expect("synth").audio,
+                    )
+                })
                 .collect();
             eprintln!("stock {v} done");
             (v.to_string(), e)
@@ -232,18 +237,26 @@ fn main() {
         // Best stock voice on the same clips (oracle), or from an earlier run's results
         // (`--stock-from results.json`: stock speech does not depend on the clone).
         let earlier = stock_from.as_ref().and_then(|r| {
-            r["rows"].as_array()?.iter().find(|x| x["speaker"] == spk.as_str()).map(|x| {
-                (
-                    x["best_stock_voice"].as_str().unwrap_or("").to_string(),
-                    x["best_stock"].as_f64().unwrap_or(0.0),
-                )
-            })
+            r["rows"]
+                .as_array()?
+                .iter()
+                .find(|x| x["speaker"] == spk.as_str())
+                .map(|x| {
+                    (
+                        x["best_stock_voice"].as_str().unwrap_or("").to_string(),
+                        x["best_stock"].as_f64().unwrap_or(0.0),
+                    )
+                })
         });
-        let (best_voice, best_stock) = if let Some(e) = earlier { e } else { stock
-            .iter()
-            .map(|(n, e)| (n.clone(), mean_cos(e, &others)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap_or((clone.base_voice.clone(), 0.0)) };
+        let (best_voice, best_stock) = if let Some(e) = earlier {
+            e
+        } else {
+            stock
+                .iter()
+                .map(|(n, e)| (n.clone(), mean_cos(e, &others)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap_or((clone.base_voice.clone(), 0.0))
+        };
         let base_stock = stock
             .iter()
             .find(|(n, _)| *n == clone.base_voice)
@@ -252,7 +265,9 @@ fn main() {
         // Stock voice speech for the ASR comparison.
         let sv = k.with_speaker(&best_voice).expect("stock");
         for (i, s) in SENTENCES.iter().enumerate() {
-            let sp = sv.synthesize(s, Language::English, &profile).expect("stock speech");
+            let sp = sv
+                .synthesize(s, Language::English, &profile)
+                .expect("stock speech");
             write_wav(&out_dir.join(format!("{spk}-stock-{i}.wav")), &sp.audio).expect("wav");
         }
         // Identification.
@@ -273,7 +288,12 @@ fn main() {
         let f0_clone = ReferenceAnalysis::of(&joined_out, "clone")
             .expect("analysis")
             .f0_median_hz;
-        let other_audio = join(&v[3..].iter().map(|c| audio[&c.file].clone()).collect::<Vec<_>>());
+        let other_audio = join(
+            &v[3..]
+                .iter()
+                .map(|c| audio[&c.file].clone())
+                .collect::<Vec<_>>(),
+        );
         let f0_spk = ReferenceAnalysis::of(&other_audio, "speaker")
             .expect("analysis")
             .f0_median_hz;
@@ -312,7 +332,8 @@ fn main() {
     }
     std::fs::write(
         out_dir.join("results.json"),
-        serde_json::to_string_pretty(&serde_json::json!({"sentences": SENTENCES, "rows": rows})).unwrap(),
+        serde_json::to_string_pretty(&serde_json::json!({"sentences": SENTENCES, "rows": rows}))
+            .unwrap(),
     )
     .expect("results");
 }

@@ -37,7 +37,9 @@ fn main() {
             .collect();
         clips.sort();
         let reference = join(&clips[..3], 4800);
-        let outs: Vec<PathBuf> = (0..5).map(|i| dir.join(format!("{spk}-clone-{i}.wav"))).collect();
+        let outs: Vec<PathBuf> = (0..5)
+            .map(|i| dir.join(format!("{spk}-clone-{i}.wav")))
+            .collect();
         let clone = join(&outs, 0);
         let control = join(&clips[3..], 0);
         let a = max_window_ncc(&clone, &reference, 16_000, 1.0);

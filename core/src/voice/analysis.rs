@@ -288,10 +288,17 @@ pub fn track_f0(a16: &Audio, mask: &vad::SpeechMask) -> Vec<Option<f64>> {
             if !speech || a + win + tau_max + 1 > x.len() {
                 return Vec::new();
             }
-            yin_candidates(&x[a..a + win + tau_max + 1], win, tau_min, tau_max, &mut d, &prior)
-                .into_iter()
-                .map(|(tau, p, dip)| (sr / tau, p, dip))
-                .collect()
+            yin_candidates(
+                &x[a..a + win + tau_max + 1],
+                win,
+                tau_min,
+                tau_max,
+                &mut d,
+                &prior,
+            )
+            .into_iter()
+            .map(|(tau, p, dip)| (sr / tau, p, dip))
+            .collect()
         })
         .collect();
     viterbi_f0(&cands)

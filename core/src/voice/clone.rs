@@ -41,7 +41,8 @@ pub const BANK_FILE: &str = "clone-style-bank-v1.json";
 /// Phrase every candidate speaks during the search.
 pub const SEARCH_PHRASE: &str = "She sells fresh bread at the market every morning.";
 /// Second phrase, spoken only by the finalists (choice on the held-out part).
-pub const CHECK_PHRASE: &str = "Please call me back when you have a moment, and we can talk it over.";
+pub const CHECK_PHRASE: &str =
+    "Please call me back when you have a moment, and we can talk it over.";
 /// Bound of every basis coordinate, in standard deviations of the stock voices.
 pub const BOUND_SD: f64 = 2.5;
 /// Lowest and highest speed the rate match may choose.
@@ -400,14 +401,16 @@ impl Speaker<'_> {
         target: Option<(f64, f64)>,
     ) -> Result<Heard> {
         let seen = std::sync::Mutex::new(None);
-        let syn = self.model.synthesize_tokens_with_f0(ids, style, speed, &|c| {
-            let st = log_f0_stats(c);
-            *seen.lock().unwrap_or_else(|p| p.into_inner()) = st;
-            match (st, target) {
-                (Some(from), Some(to)) => map_f0(c, from, to),
-                _ => c.to_vec(),
-            }
-        })?;
+        let syn = self
+            .model
+            .synthesize_tokens_with_f0(ids, style, speed, &|c| {
+                let st = log_f0_stats(c);
+                *seen.lock().unwrap_or_else(|p| p.into_inner()) = st;
+                match (st, target) {
+                    (Some(from), Some(to)) => map_f0(c, from, to),
+                    _ => c.to_vec(),
+                }
+            })?;
         let kokoro_log_f0 = *seen.lock().unwrap_or_else(|p| p.into_inner());
         let audio = Audio::new(syn.audio, SAMPLE_RATE);
         self.measure(&audio, kokoro_log_f0)
@@ -415,7 +418,9 @@ impl Speaker<'_> {
 
     fn measure(&self, audio: &Audio, kokoro_log_f0: Option<(f64, f64)>) -> Result<Heard> {
         let a16 = resample(audio, 16_000)?;
-        let u = self.encoder.embed_utterance(&a16, &EmbedOptions::default())?;
+        let u = self
+            .encoder
+            .embed_utterance(&a16, &EmbedOptions::default())?;
         let rms = (a16.samples.iter().map(|&x| (x as f64).powi(2)).sum::<f64>()
             / a16.samples.len().max(1) as f64)
             .sqrt();
@@ -453,7 +458,9 @@ fn guard_failure(h: &Heard, start: &Heard, target_hz: f64) -> Option<&'static st
 }
 
 fn tokens(k: &KokoroSynthesizer, text: &str) -> Result<Vec<u32>> {
-    let chunks = k.g2p().phonemize_with_limit(text, crate::tts::kokoro::MAX_TOKENS)?;
+    let chunks = k
+        .g2p()
+        .phonemize_with_limit(text, crate::tts::kokoro::MAX_TOKENS)?;
     Ok(chunks
         .iter()
         .flat_map(|c| c.tokens.iter().map(|&t| u32::try_from(t).unwrap_or(0)))
@@ -618,17 +625,15 @@ pub fn clone_kokoro(
     if starts.is_empty() {
         starts = ranked.iter().take(3).map(|r| r.1).collect();
     }
-    let speed = if analysis.speaking_rate_syllables_per_s > 0.5 && starts[0].syllables_per_s > 0.5
-    {
+    let speed = if analysis.speaking_rate_syllables_per_s > 0.5 && starts[0].syllables_per_s > 0.5 {
         ((analysis.speaking_rate_syllables_per_s / starts[0].syllables_per_s) as f32)
             .clamp(SPEED_RANGE.0, SPEED_RANGE.1)
     } else {
         1.0
     };
 
-    let total = (starts.len()
-        + opts.generations * opts.population
-        + 2 * (opts.finalists + 1)) as u64;
+    let total =
+        (starts.len() + opts.generations * opts.population + 2 * (opts.finalists + 1)) as u64;
     progress.stage("clone", total);
     let check = |p: &dyn Progress| -> Result<()> {
         if p.is_cancelled() {
@@ -641,7 +646,12 @@ pub fn clone_kokoro(
     // The basis: English stock voices' rows for the search phrase's length.
     let rows: Vec<Vec<f32>> = english_voices(model, opts.voices.as_deref())
         .iter()
-        .map(|v| model.voices().style(v, search_ids.len()).map(|s| s.to_vec()))
+        .map(|v| {
+            model
+                .voices()
+                .style(v, search_ids.len())
+                .map(|s| s.to_vec())
+        })
         .collect::<Result<_>>()?;
     let basis = StyleBasis::fit(&rows, opts.dims);
 
@@ -911,9 +921,16 @@ mod tests {
         assert!(b.sd.windows(2).all(|p| p[0] >= p[1] * 0.999));
         let x = b.place(&rows[0], &[1.0, -9.0, 0.5, 0.0], 2.5);
         let c = b.coords(&x);
-        assert!((c[0] - 1.0).abs() < 1e-2 && (c[1] + 2.5).abs() < 1e-2, "{c:?}");
+        assert!(
+            (c[0] - 1.0).abs() < 1e-2 && (c[1] + 2.5).abs() < 1e-2,
+            "{c:?}"
+        );
         // Nothing changes outside the basis.
-        let dx: Vec<f64> = x.iter().zip(&rows[0]).map(|(a, b)| (a - b) as f64).collect();
+        let dx: Vec<f64> = x
+            .iter()
+            .zip(&rows[0])
+            .map(|(a, b)| (a - b) as f64)
+            .collect();
         let resid: f64 = {
             let mut r = dx.clone();
             for v in &b.dirs {
