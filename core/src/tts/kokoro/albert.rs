@@ -3,10 +3,40 @@
 //! `AlbertModel` (`embeddings.*`, `encoder.embedding_hidden_mapping_in`,
 //! `encoder.albert_layer_groups.0.albert_layers.0.*`).
 
-use candle_core::{Module, Result, Tensor};
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 
 use super::nn::QLinear;
+use super::ortexact;
+
+/// LayerNorm epsilon of the export (1e-12 as f32).
+const LN_EPS: f32 = 1e-12;
+
+/// Host copies of the float weights for [`Albert::forward`]'s exact path.
+#[derive(Debug)]
+struct HostWeights {
+    word: Vec<f32>,
+    position: Vec<f32>,
+    token_type: Vec<f32>,
+    emb_norm: (Vec<f32>, Vec<f32>),
+    attn_norm: (Vec<f32>, Vec<f32>),
+    full_norm: (Vec<f32>, Vec<f32>),
+}
+
+fn host(t: &Tensor) -> Result<Vec<f32>> {
+    t.to_dtype(DType::F32)?.flatten_all()?.to_vec1()
+}
+
+fn host_norm(n: &LayerNorm) -> Result<(Vec<f32>, Vec<f32>)> {
+    let g = host(n.weight())?;
+    let b = match n.bias() {
+        Some(b) => host(b)?,
+        None => vec![0.0; g.len()],
+    };
+    Ok((g, b))
+}
 
 /// Shape of the ALBERT encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +92,9 @@ pub struct Albert {
     ffn_output: QLinear,
     full_norm: LayerNorm,
     cfg: AlbertConfig,
+    /// Present when every projection runs the integer kernel: the encoder then rounds
+    /// like onnxruntime bit for bit ([`ortexact`]).
+    host: Option<Arc<HostWeights>>,
 }
 
 impl Albert {
@@ -73,7 +106,7 @@ impl Albert {
         let h = cfg.hidden_size;
         let q8 = cfg.int8_activations;
         let ln = |vb: VarBuilder, n: usize| candle_nn::layer_norm(n, 1e-12, vb);
-        Ok(Albert {
+        let mut albert = Albert {
             word: candle_nn::embedding(
                 cfg.vocab_size,
                 cfg.embedding_size,
@@ -103,11 +136,133 @@ impl Albert {
             ffn_output: QLinear::load(l.pp("ffn_output"), cfg.intermediate_size, h, q8)?,
             full_norm: ln(l.pp("full_layer_layer_norm"), h)?,
             cfg,
-        })
+            host: None,
+        };
+        let integer = [
+            &albert.mapping_in,
+            &albert.query,
+            &albert.key,
+            &albert.value,
+            &albert.dense,
+            &albert.ffn,
+            &albert.ffn_output,
+        ]
+        .iter()
+        .all(|l| l.is_integer());
+        if integer && h % cfg.num_heads == 0 {
+            albert.host = Some(Arc::new(HostWeights {
+                word: host(albert.word.embeddings())?,
+                position: host(albert.position.embeddings())?,
+                token_type: host(&albert.token_type)?,
+                emb_norm: host_norm(&albert.emb_norm)?,
+                attn_norm: host_norm(&albert.attn_norm)?,
+                full_norm: host_norm(&albert.full_norm)?,
+            }));
+        }
+        Ok(albert)
+    }
+
+    /// Whether [`Albert::forward`] takes the path that rounds like onnxruntime.
+    pub fn is_exact(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// The encoder on host slices with onnxruntime's rounding (see [`ortexact`]).
+    fn forward_exact(&self, w: &HostWeights, ids: &Tensor) -> Result<Tensor> {
+        let t = ids.dim(1)?;
+        let ids: Vec<u32> = ids.flatten_all()?.to_vec1()?;
+        let (e, hsz, nh) = (
+            self.cfg.embedding_size,
+            self.cfg.hidden_size,
+            self.cfg.num_heads,
+        );
+        let hd = hsz / nh;
+        if t > self.cfg.max_positions {
+            candle_core::bail!("{t} tokens, the encoder takes {}", self.cfg.max_positions);
+        }
+        // embeddings: (word + token type) + position, as the graph adds them
+        let mut x = vec![0f32; t * e];
+        for (i, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            if id >= self.cfg.vocab_size {
+                candle_core::bail!("token id {id} outside the vocabulary");
+            }
+            for c in 0..e {
+                x[i * e + c] =
+                    (w.word[id * e + c] + w.token_type[c]) + w.position[i * e + c];
+            }
+        }
+        ortexact::layer_norm(&mut x, e, &w.emb_norm.0, &w.emb_norm.1, LN_EPS);
+        let lin = |l: &QLinear, x: Vec<f32>, input: usize| -> Result<Vec<f32>> {
+            let xt = Tensor::from_vec(x, (1, t, input), &Device::Cpu)?;
+            host(&l.forward(&xt)?)
+        };
+        let mut x = lin(&self.mapping_in, x, e)?;
+        // q and k are each scaled by sqrt(1 / sqrt(head size)) before their product
+        let s = (1.0f32 / (hd as f32).sqrt()).sqrt();
+        let mut qh = vec![0f32; nh * t * hd];
+        let mut kt = vec![0f32; nh * hd * t];
+        let mut vh = vec![0f32; nh * t * hd];
+        let mut scores = vec![0f32; t * t];
+        let mut ctx_h = vec![0f32; t * hd];
+        for _ in 0..self.cfg.num_layers {
+            let q = lin(&self.query, x.clone(), hsz)?;
+            let k = lin(&self.key, x.clone(), hsz)?;
+            let v = lin(&self.value, x.clone(), hsz)?;
+            for i in 0..t {
+                for h in 0..nh {
+                    for d in 0..hd {
+                        let src = i * hsz + h * hd + d;
+                        qh[(h * t + i) * hd + d] = q[src] * s;
+                        kt[(h * hd + d) * t + i] = k[src] * s;
+                        vh[(h * t + i) * hd + d] = v[src];
+                    }
+                }
+            }
+            let mut ctx = vec![0f32; t * hsz];
+            for h in 0..nh {
+                ortexact::sgemm(
+                    &qh[h * t * hd..(h + 1) * t * hd],
+                    &kt[h * hd * t..(h + 1) * hd * t],
+                    &mut scores,
+                    t,
+                    hd,
+                    t,
+                );
+                ortexact::softmax_rows(&mut scores, t);
+                ortexact::sgemm(
+                    &scores,
+                    &vh[h * t * hd..(h + 1) * t * hd],
+                    &mut ctx_h,
+                    t,
+                    t,
+                    hd,
+                );
+                for i in 0..t {
+                    ctx[i * hsz + h * hd..i * hsz + (h + 1) * hd]
+                        .copy_from_slice(&ctx_h[i * hd..(i + 1) * hd]);
+                }
+            }
+            let mut a = lin(&self.dense, ctx, hsz)?;
+            for (a, &r) in a.iter_mut().zip(&x) {
+                *a += r;
+            }
+            ortexact::layer_norm(&mut a, hsz, &w.attn_norm.0, &w.attn_norm.1, LN_EPS);
+            // the ffn bias is already added (in f32 after scaling, as FastGelu adds it)
+            let mut f = lin(&self.ffn, a.clone(), hsz)?;
+            ortexact::fast_gelu_bias(&mut f, &[0.0]);
+            let mut f = lin(&self.ffn_output, f, self.cfg.intermediate_size)?;
+            ortexact::skip_layer_norm(&mut f, &a, hsz, &w.full_norm.0, &w.full_norm.1, LN_EPS);
+            x = f;
+        }
+        Tensor::from_vec(x, (1, t, hsz), ids_device(&self.word))
     }
 
     /// Token ids `[1, t]` (u32) → hidden states `[1, t, hidden]` (no padding mask: batch 1).
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        if let Some(w) = &self.host {
+            return self.forward_exact(w, ids);
+        }
         let t = ids.dim(1)?;
         let pos = Tensor::arange(0u32, t as u32, ids.device())?.unsqueeze(0)?;
         let x = (self.word.forward(ids)? + self.position.forward(&pos)?)?
@@ -139,4 +294,8 @@ impl Albert {
         }
         Ok(x)
     }
+}
+
+fn ids_device(e: &Embedding) -> &Device {
+    e.embeddings().device()
 }

@@ -15,6 +15,7 @@
 pub mod albert;
 pub mod decoder;
 pub mod nn;
+pub mod ortexact;
 pub mod prosody;
 pub mod qconv;
 pub mod synth;

@@ -94,6 +94,11 @@ impl QLinear {
         })
     }
 
+    /// Whether this layer runs onnxruntime's integer `MatMulInteger` kernel.
+    pub fn is_integer(&self) -> bool {
+        self.int8 && self.integer.is_some()
+    }
+
     /// `[…, in]` → `[…, out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if let (true, Some(q)) = (self.int8, &self.integer) {
