@@ -294,34 +294,30 @@ impl Parity {
 
 /// Free-running synthesis against onnxruntime on the 8 English cases.
 ///
-/// Measured (see models/kokoro/README.md). The issue asks for 98 % of durations equal. The
-/// int8 graph is chaotic at the level of single rounding steps: flipping one activation's
-/// uint8 level in an attention output changes later layers, and perturbing our own attention
-/// contexts by one ulp (nothing else changed) leaves only 96.8 % of our own durations equal.
-/// An implementation that is not bit-exact with onnxruntime's float kernels lands near that;
-/// the bound is that noise floor less about a point.
+/// Measured (see models/kokoro/README.md): with the phoneme BERT rounding like onnxruntime
+/// (`ortexact`), 349/349 durations equal, length 0.00 %, log-mel 2.31 dB, GE2E ≥ 0.9657
+/// (seven of eight ≥ 0.973; the issue's 0.97 is missed on one sentence, where the decoder's
+/// float path — harmonic source, STFT phase of near-empty bins — differs, not the timing).
+/// Asserted: the issue's 98 % durations, none off by more than a frame, and GE2E ≥ 0.96.
 #[test]
 fn kokoro_matches_onnxruntime() {
     let Some(m) = model() else { return };
     let cases = load_cases();
     assert!(cases.len() >= 8);
-    parity(&m, &cases, "en").check(95.0, 0.95);
+    parity(&m, &cases, "en").check(98.0, 0.96);
 }
 
 /// The same on 3 Mandarin cases (`cases-zh.json`: token ids from voxreel's own Mandarin
 /// front end, Traditional and Simplified text, `zf_xiaoxiao`), same metrics.
-/// Measured with the integer engine (models/kokoro/README.md): durations 97.3 % equal
-/// (213/219), max 1 frame, length ≤ 1.19 %, forced log-mel 2.54 dB, GE2E ≥ 0.966 free /
-/// 0.972 forced (the f32-simulated engine before gave 98.6 %: which tokens round the other
-/// way is chance at the noise floor described for the English test). Durations are held
-/// at 96 % and GE2E at 0.96, the measured levels rounded down.
+/// Measured (models/kokoro/README.md): durations 219/219 equal, length 0.00 %, log-mel
+/// 2.50 dB, GE2E ≥ 0.9719 free and forced. Asserted: the issue's thresholds (98 %, 0.97).
 #[test]
 fn kokoro_matches_onnxruntime_mandarin() {
     let Some(m) = model() else { return };
     let cases = load_cases_from("cases-zh.json");
     assert!(cases.len() >= 3);
     assert!(cases.iter().all(|c| c.voice.starts_with("zf_")));
-    parity(&m, &cases, "zh").check(96.0, 0.96);
+    parity(&m, &cases, "zh").check(98.0, 0.97);
 }
 
 /// `$VOXREEL_HOME/venvs/asr/bin/python`, made by `scripts/fetch-asr.sh`, when it is there.

@@ -188,8 +188,7 @@ impl Albert {
                 candle_core::bail!("token id {id} outside the vocabulary");
             }
             for c in 0..e {
-                x[i * e + c] =
-                    (w.word[id * e + c] + w.token_type[c]) + w.position[i * e + c];
+                x[i * e + c] = (w.word[id * e + c] + w.token_type[c]) + w.position[i * e + c];
             }
         }
         ortexact::layer_norm(&mut x, e, &w.emb_norm.0, &w.emb_norm.1, LN_EPS);

@@ -285,7 +285,10 @@ mod tests {
     fn exp_matches_the_true_exponential() {
         for &x in &[-20.0f32, -5.5, -1.0, -0.25, 0.0] {
             let e = sum_exp_element(x, 0.0);
-            assert!(((e as f64) / (x as f64).exp() - 1.0).abs() < 1e-6, "{x}: {e}");
+            assert!(
+                ((e as f64) / (x as f64).exp() - 1.0).abs() < 1e-6,
+                "{x}: {e}"
+            );
         }
         // far below the range: rounds to a subnormal or zero, never NaN
         assert!(sum_exp_element(-120.0, 0.0) >= 0.0);
@@ -293,7 +296,9 @@ mod tests {
 
     #[test]
     fn softmax_rows_sum_to_one() {
-        let mut x: Vec<f32> = (0..3 * 37).map(|i| ((i * 7919) % 97) as f32 / 13.0).collect();
+        let mut x: Vec<f32> = (0..3 * 37)
+            .map(|i| ((i * 7919) % 97) as f32 / 13.0)
+            .collect();
         softmax_rows(&mut x, 37);
         for row in x.chunks(37) {
             let s: f32 = row.iter().sum();
@@ -321,7 +326,9 @@ mod tests {
     #[test]
     fn norms_and_gelu_match_their_definitions() {
         let n = 24;
-        let x: Vec<f32> = (0..2 * n).map(|i| ((i * 31) % 17) as f32 / 3.0 - 2.0).collect();
+        let x: Vec<f32> = (0..2 * n)
+            .map(|i| ((i * 31) % 17) as f32 / 3.0 - 2.0)
+            .collect();
         let g: Vec<f32> = (0..n).map(|i| 1.0 + i as f32 / 50.0).collect();
         let b: Vec<f32> = (0..n).map(|i| i as f32 / 100.0).collect();
         let reference = |row: &[f32]| -> Vec<f64> {
@@ -347,7 +354,9 @@ mod tests {
         let mut v = vec![-3.0f32, -1.0, 0.0, 0.5, 2.0, 12.0];
         fast_gelu_bias(&mut v, &[0.0]);
         for (got, x) in v.iter().zip([-3.0f64, -1.0, 0.0, 0.5, 2.0, 12.0]) {
-            let want = 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh());
+            let want = 0.5
+                * x
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh());
             assert!((*got as f64 - want).abs() < 1e-5, "{x}: {got} vs {want}");
         }
     }
@@ -374,7 +383,14 @@ mod tests {
         };
         for (name, (m, k, n)) in [("mm_qk", (37, 64, 37)), ("mm_ctx", (50, 200, 64))] {
             let mut c = vec![0f32; m * n];
-            sgemm(&load(&format!("{name}_a")), &load(&format!("{name}_b")), &mut c, m, k, n);
+            sgemm(
+                &load(&format!("{name}_a")),
+                &load(&format!("{name}_b")),
+                &mut c,
+                m,
+                k,
+                n,
+            );
             same(name, &c, &load(&format!("{name}_y")));
         }
         let mut x = load("softmax_x");
