@@ -192,11 +192,11 @@ impl Albert {
             }
         }
         ortexact::layer_norm(&mut x, e, &w.emb_norm.0, &w.emb_norm.1, LN_EPS);
-        let lin = |l: &QLinear, x: Vec<f32>, input: usize| -> Result<Vec<f32>> {
-            let xt = Tensor::from_vec(x, (1, t, input), &Device::Cpu)?;
+        let lin = |l: &QLinear, x: &[f32], input: usize| -> Result<Vec<f32>> {
+            let xt = Tensor::from_slice(x, (1, t, input), &Device::Cpu)?;
             host(&l.forward(&xt)?)
         };
-        let mut x = lin(&self.mapping_in, x, e)?;
+        let mut x = lin(&self.mapping_in, &x, e)?;
         // q and k are each scaled by sqrt(1 / sqrt(head size)) before their product
         let s = (1.0f32 / (hd as f32).sqrt()).sqrt();
         let mut qh = vec![0f32; nh * t * hd];
@@ -205,9 +205,9 @@ impl Albert {
         let mut scores = vec![0f32; t * t];
         let mut ctx_h = vec![0f32; t * hd];
         for _ in 0..self.cfg.num_layers {
-            let q = lin(&self.query, x.clone(), hsz)?;
-            let k = lin(&self.key, x.clone(), hsz)?;
-            let v = lin(&self.value, x.clone(), hsz)?;
+            let q = lin(&self.query, &x, hsz)?;
+            let k = lin(&self.key, &x, hsz)?;
+            let v = lin(&self.value, &x, hsz)?;
             for i in 0..t {
                 for h in 0..nh {
                     for d in 0..hd {
@@ -242,19 +242,19 @@ impl Albert {
                         .copy_from_slice(&ctx_h[i * hd..(i + 1) * hd]);
                 }
             }
-            let mut a = lin(&self.dense, ctx, hsz)?;
+            let mut a = lin(&self.dense, &ctx, hsz)?;
             for (a, &r) in a.iter_mut().zip(&x) {
                 *a += r;
             }
             ortexact::layer_norm(&mut a, hsz, &w.attn_norm.0, &w.attn_norm.1, LN_EPS);
             // the ffn bias is already added (in f32 after scaling, as FastGelu adds it)
-            let mut f = lin(&self.ffn, a.clone(), hsz)?;
+            let mut f = lin(&self.ffn, &a, hsz)?;
             ortexact::fast_gelu_bias(&mut f, &[0.0]);
-            let mut f = lin(&self.ffn_output, f, self.cfg.intermediate_size)?;
+            let mut f = lin(&self.ffn_output, &f, self.cfg.intermediate_size)?;
             ortexact::skip_layer_norm(&mut f, &a, hsz, &w.full_norm.0, &w.full_norm.1, LN_EPS);
             x = f;
         }
-        Tensor::from_vec(x, (1, t, hsz), ids_device(&self.word))
+        Tensor::from_vec(x, (1, t, hsz), self.word.embeddings().device())
     }
 
     /// Token ids `[1, t]` (u32) → hidden states `[1, t, hidden]` (no padding mask: batch 1).
@@ -293,8 +293,4 @@ impl Albert {
         }
         Ok(x)
     }
-}
-
-fn ids_device(e: &Embedding) -> &Device {
-    e.embeddings().device()
 }
