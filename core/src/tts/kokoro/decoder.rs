@@ -3,10 +3,11 @@
 //! driven by F0, two transposed-convolution upsamplers with Snake residual blocks, and an
 //! inverse STFT (n_fft 20, hop 5) to 24 kHz audio.
 
-use candle_core::{Device, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_core::{Device, Result, Tensor};
+use candle_nn::VarBuilder;
 
 use super::nn::{adain_snake, leaky_relu, AdaIn1d, AdainResBlk1d, Conv1d, ConvTranspose1d};
+use super::ortexact;
 
 /// Shape of the decoder and generator.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,7 +225,9 @@ fn snake(x: &Tensor, alpha: &Tensor) -> Result<Tensor> {
 /// The iSTFTNet generator with its harmonic source.
 #[derive(Debug, Clone)]
 pub struct Generator {
-    l_linear: Linear,
+    /// `m_source.l_linear` on the host: weights (one per harmonic) and bias.
+    l_weight: Vec<f32>,
+    l_bias: f32,
     noise_convs: Vec<Conv1d>,
     noise_res: Vec<AdaInResBlock1>,
     ups: Vec<ConvTranspose1d>,
@@ -240,8 +243,19 @@ impl Generator {
         let n_up = cfg.upsample_rates.len();
         let bins = cfg.n_fft + 2;
         let q8 = cfg.int8_activations;
+        let l_linear = candle_nn::linear(cfg.harmonics + 1, 1, vb.pp("m_source.l_linear"))?;
+        let l_bias = match l_linear.bias() {
+            Some(b) => b
+                .flatten_all()?
+                .to_vec1::<f32>()?
+                .first()
+                .copied()
+                .unwrap_or(0.0),
+            None => 0.0,
+        };
         let mut g = Generator {
-            l_linear: candle_nn::linear(cfg.harmonics + 1, 1, vb.pp("m_source.l_linear"))?,
+            l_weight: l_linear.weight().flatten_all()?.to_vec1()?,
+            l_bias,
             noise_convs: vec![],
             noise_res: vec![],
             ups: vec![],
@@ -337,20 +351,24 @@ impl Generator {
     }
 
     /// The harmonic source: F0 (Hz, `[n_f0]`, host values) → excitation at the audio rate
-    /// (`n_f0 · samples_per_f0` samples), `tanh(l_linear(harmonic sines))`.
+    /// (`n_f0 · samples_per_f0` samples), `tanh(l_linear(harmonic sines))`, rounded as
+    /// onnxruntime rounds the export's `MatMul`, `Add` and `Tanh`.
     pub fn source(&self, f0: &[f32], device: &Device) -> Result<Tensor> {
+        let har = self.source_host(f0);
+        let n = har.len();
+        Tensor::from_vec(har, n, device)
+    }
+
+    fn source_host(&self, f0: &[f32]) -> Vec<f32> {
         let sines = sine_source(f0, &self.cfg);
-        let n = sines.len() / (self.cfg.harmonics + 1);
-        let t = Tensor::from_vec(sines, (n, self.cfg.harmonics + 1), device)?;
-        self.l_linear.forward(&t)?.tanh()?.flatten_all()
+        ortexact::source_linear_tanh(&sines, &self.l_weight, self.l_bias)
     }
 
     /// `x` `[1, c, 2·frames]`, style `[1, style]`, F0 (Hz) `[2·frames]` → audio `[samples]`.
     pub fn forward(&self, x: &Tensor, s: &Tensor, f0: &Tensor) -> Result<Tensor> {
         let dev = x.device();
         let f0v: Vec<f32> = f0.flatten_all()?.to_vec1()?;
-        let har = self.source(&f0v, dev)?;
-        let har: Vec<f32> = har.to_vec1()?;
+        let har = self.source_host(&f0v);
         let (mag, phase, frames) = stft(&har, self.cfg.n_fft, self.cfg.hop);
         let bins = self.cfg.n_fft / 2 + 1;
         let mut spec = mag;
@@ -485,10 +503,13 @@ fn hann(n: usize) -> Vec<f32> {
 }
 
 /// Centred STFT (reflect padding `n_fft / 2`), Hann window: magnitude and phase, each
-/// `[bins, frames]` row-major, and the frame count. The phase is `atan2(im, re)` (+π for a
-/// negative real value with zero imaginary part, as in PyTorch). Bins that are zero but for
-/// rounding have an arbitrary phase in every implementation (onnxruntime's differ from
-/// ours); the model was trained with noise there.
+/// `[bins, frames]` row-major, and the frame count, as the export computes them: the phase
+/// is `atan(im / re)` corrected by ±π for negative real parts (see
+/// [`ortexact::magnitude_phase`]). Bins that are zero but for rounding (every bin above
+/// the first two where the source is unvoiced and constant) have a phase that is pure
+/// rounding noise, and `noise_convs` reads it: for Kokoro's 20-point frames the transform
+/// is onnxruntime's own arithmetic ([`ortexact::Stft20`]), so that noise is the same.
+/// Other frame lengths use a direct DFT.
 fn stft(x: &[f32], n_fft: usize, hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
     let pad = n_fft / 2;
     let n = x.len();
@@ -496,29 +517,38 @@ fn stft(x: &[f32], n_fft: usize, hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
     xp.extend((1..=pad).rev().map(|i| x[i.min(n - 1)]));
     xp.extend_from_slice(x);
     xp.extend((0..pad).map(|i| x[n.saturating_sub(2 + i)]));
+    let w = hann(n_fft);
+    let (re, im, frames) = if n_fft == ortexact::Stft20::N {
+        ortexact::Stft20::new().run(&xp, &w, hop)
+    } else {
+        dft_frames(&xp, &w, hop)
+    };
+    let (mag, phase) = ortexact::magnitude_phase(&re, &im);
+    (mag, phase, frames)
+}
+
+/// Windowed frames of `xp` by a direct DFT: real and imaginary parts `[bins, frames]`.
+fn dft_frames(xp: &[f32], w: &[f32], hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
+    let n_fft = w.len();
     let frames = (xp.len() - n_fft) / hop + 1;
     let bins = n_fft / 2 + 1;
-    let w = hann(n_fft);
     let (cos, sin) = twiddles(n_fft);
-    let mut mag = vec![0f32; bins * frames];
-    let mut phase = vec![0f32; bins * frames];
-    let mut buf = vec![0f32; n_fft];
+    let mut re = vec![0f32; bins * frames];
+    let mut im = vec![0f32; bins * frames];
     for t in 0..frames {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = xp[t * hop + i] * w[i];
-        }
+        let buf = &xp[t * hop..t * hop + n_fft];
         for k in 0..bins {
-            let (mut re, mut im) = (0f32, 0f32);
-            for (i, &b) in buf.iter().enumerate() {
+            let (mut r, mut m) = (0f32, 0f32);
+            for (i, (&b, &wi)) in buf.iter().zip(w).enumerate() {
                 let idx = (k * i) % n_fft;
-                re += b * cos[idx];
-                im -= b * sin[idx];
+                r += b * wi * cos[idx];
+                m -= b * wi * sin[idx];
             }
-            mag[k * frames + t] = (re * re + im * im).sqrt();
-            phase[k * frames + t] = im.atan2(re);
+            re[k * frames + t] = r;
+            im[k * frames + t] = m;
         }
     }
-    (mag, phase, frames)
+    (re, im, frames)
 }
 
 fn twiddles(n: usize) -> (Vec<f32>, Vec<f32>) {

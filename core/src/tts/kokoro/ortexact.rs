@@ -277,6 +277,351 @@ with_fma! {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The harmonic source's spectrum (decoder): l_linear, tanh, STFT and phase.
+//
+// In unvoiced stretches the source is a constant, so all but the two lowest STFT bins are
+// zero except for rounding, and their phase — which `noise_convs` reads — is whatever the
+// rounding makes it. Reproducing onnxruntime's phase there needs its exact arithmetic.
+// ---------------------------------------------------------------------------------------
+
+with_fma! {
+    /// `tanh(Σ_h sines[t][h] · w[h] + bias)` per row of `sines` (`[t, w.len()]`), as the
+    /// export's `MatMul` (one fused multiply-add chain from zero), `Add` and MLAS `Tanh`
+    /// (Eigen's rational approximation with fused multiply-adds) round it.
+    pub fn source_linear_tanh(sines: &[f32], w: &[f32], bias: f32) -> Vec<f32> {
+        if w.is_empty() {
+            return vec![];
+        }
+        sines
+            .chunks_exact(w.len())
+            .map(|row| {
+                let mut acc = 0f32;
+                for (&x, &k) in row.iter().zip(w) {
+                    acc = fma(x, k, acc);
+                }
+                tanh_mlas(acc + bias)
+            })
+            .collect()
+    }
+}
+
+/// A complex number with `std::complex<float>` arithmetic as GCC compiles it for
+/// onnxruntime (no fused multiply-adds): `(ac − bd) + (ad + bc)i`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cpx {
+    re: f32,
+    im: f32,
+}
+
+impl Cpx {
+    fn from_bits(b: [u32; 2]) -> Self {
+        Cpx {
+            re: f32::from_bits(b[0]),
+            im: f32::from_bits(b[1]),
+        }
+    }
+    #[inline(always)]
+    fn mul(self, o: Cpx) -> Cpx {
+        Cpx {
+            re: self.re * o.re - self.im * o.im,
+            im: self.re * o.im + self.im * o.re,
+        }
+    }
+    #[inline(always)]
+    fn add(self, o: Cpx) -> Cpx {
+        Cpx {
+            re: self.re + o.re,
+            im: self.im + o.im,
+        }
+    }
+}
+
+/// `exp(−2πi·j/64)` for `j = 0..64`, stored at `bit_reverse(j, 6)` as onnxruntime's
+/// radix-2 FFT keeps them. The angles are f32 (`j · (−2 · (float)π / 64)`) and the values
+/// glibc's `cosf`/`sinf` of them, which onnxruntime calls; all but one are the correctly
+/// rounded cosine and sine (see the test).
+const TWIDDLES_64: [[u32; 2]; 64] = [
+    [0x3f800000, 0x80000000],
+    [0xbf800000, 0x33bbbd2e],
+    [0xb33bbd2e, 0xbf800000],
+    [0x324cde2e, 0x3f800000],
+    [0x3f3504f3, 0xbf3504f3],
+    [0xbf3504f1, 0x3f3504f5],
+    [0xbf3504f3, 0xbf3504f3],
+    [0x3f3504f7, 0x3f3504ef],
+    [0x3f6c835e, 0xbec3ef16],
+    [0xbf6c835e, 0x3ec3ef15],
+    [0xbec3ef18, 0xbf6c835e],
+    [0x3ec3ef1b, 0x3f6c835d],
+    [0x3ec3ef15, 0xbf6c835e],
+    [0xbec3ef0b, 0x3f6c8361],
+    [0xbf6c8360, 0xbec3ef10],
+    [0x3f6c835f, 0x3ec3ef15],
+    [0x3f7b14be, 0xbe47c5c2],
+    [0xbf7b14be, 0x3e47c5cd],
+    [0xbe47c5c2, 0xbf7b14be],
+    [0x3e47c5c8, 0x3f7b14be],
+    [0x3f0e39d9, 0xbf54db32],
+    [0xbf0e39d6, 0x3f54db34],
+    [0xbf54db32, 0xbf0e39d9],
+    [0x3f54db31, 0x3f0e39db],
+    [0x3f54db31, 0xbf0e39da],
+    [0xbf54db30, 0x3f0e39db],
+    [0xbf0e39dc, 0xbf54db30],
+    [0x3f0e39dd, 0x3f54db2f],
+    [0x3e47c5bc, 0xbf7b14bf],
+    [0xbe47c5c6, 0x3f7b14be],
+    [0xbf7b14bf, 0xbe47c5c1],
+    [0x3f7b14bf, 0x3e47c5bc],
+    [0x3f7ec46d, 0xbdc8bd36],
+    [0xbf7ec46d, 0x3dc8bd47],
+    [0xbdc8bd41, 0xbf7ec46d],
+    [0x3dc8bd5d, 0x3f7ec46d],
+    [0x3f226799, 0xbf45e403],
+    [0xbf22679a, 0x3f45e403],
+    [0xbf45e404, 0xbf226799],
+    [0x3f45e405, 0x3f226797],
+    [0x3f61c597, 0xbef15aea],
+    [0xbf61c597, 0x3ef15aeb],
+    [0xbef15aed, 0xbf61c597],
+    [0x3ef15ae9, 0x3f61c598],
+    [0x3e94a030, 0xbf74fa0b],
+    [0xbe94a02d, 0x3f74fa0b],
+    [0xbf74fa0b, 0xbe94a033],
+    [0x3f74fa0c, 0x3e94a028],
+    [0x3f74fa0b, 0xbe94a032],
+    [0xbf74fa0a, 0x3e94a038],
+    [0xbe94a033, 0xbf74fa0a],
+    [0x3e94a03d, 0x3f74fa09],
+    [0x3ef15ae7, 0xbf61c598],
+    [0xbef15ae8, 0x3f61c598],
+    [0xbf61c599, 0xbef15ae6],
+    [0x3f61c599, 0x3ef15ae3],
+    [0x3f45e403, 0xbf22679a],
+    [0xbf45e402, 0x3f22679b],
+    [0xbf226799, 0xbf45e404],
+    [0x3f22679a, 0x3f45e403],
+    [0x3dc8bd35, 0xbf7ec46d],
+    [0xbdc8bd1a, 0x3f7ec46d],
+    [0xbf7ec46d, 0xbdc8bd30],
+    [0x3f7ec46e, 0x3dc8bd04],
+];
+
+/// Bluestein's chirp `exp(−πi·n²/20)` for `n = 0..20`: f32 exponent
+/// `((−(float)π · n) · n) / 20`, glibc's `cosf`/`sinf`.
+const CHIRP_20: [[u32; 2]; 20] = [
+    [0x3f800000, 0x80000000],
+    [0x3f7cd925, 0xbe20305c],
+    [0x3f4f1bbd, 0xbf167918],
+    [0x3e20305d, 0xbf7cd925],
+    [0xbf4f1bbe, 0xbf167917],
+    [0xbf3504f1, 0x3f3504f5],
+    [0x3f4f1bbc, 0x3f167919],
+    [0x3e203049, 0xbf7cd925],
+    [0xbf4f1bba, 0x3f16791c],
+    [0x3f7cd924, 0xbe203077],
+    [0xbf800000, 0x3535563d],
+    [0x3f7cd91f, 0xbe2030e1],
+    [0xbf4f1bc0, 0x3f167914],
+    [0x3e203007, 0xbf7cd928],
+    [0x3f4f1bc8, 0x3f167909],
+    [0xbf3504e7, 0x3f350500],
+    [0xbf4f1bc8, 0xbf167909],
+    [0x3e202f07, 0xbf7cd932],
+    [0x3f4f1bad, 0xbf16792f],
+    [0x3f7cd91f, 0xbe2030e7],
+];
+
+#[inline(always)]
+fn bit_reverse(x: usize, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        (x as u32).reverse_bits() as usize >> (32 - bits)
+    }
+}
+
+/// onnxruntime 1.32's `STFT` of a real signal for 20-point frames: each frame is a DFT
+/// by Bluestein's algorithm (chirp-z) over 64-point radix-2 FFTs, the inverse FFT reusing
+/// the forward twiddles and reading its output reversed, all in f32 as its C++ rounds.
+#[derive(Debug, Clone)]
+pub struct Stft20 {
+    v: [Cpx; 64],
+    chirp: [Cpx; 20],
+    b_fft: [Cpx; 64],
+}
+
+impl Default for Stft20 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stft20 {
+    /// Frame length (`n_fft`).
+    pub const N: usize = 20;
+    const M: usize = 64;
+
+    /// The transform with its chirp spectrum precomputed.
+    pub fn new() -> Self {
+        let v = TWIDDLES_64.map(Cpx::from_bits);
+        let chirp = CHIRP_20.map(Cpx::from_bits);
+        let mut b = [Cpx::default(); 64];
+        for n in 0..Self::N {
+            b[n] = Cpx {
+                re: chirp[n].re,
+                im: -chirp[n].im,
+            };
+        }
+        for n in Self::M - Self::N + 1..Self::M {
+            b[n] = b[Self::M - n];
+        }
+        let mut s = Stft20 {
+            v,
+            chirp,
+            b_fft: [Cpx::default(); 64],
+        };
+        s.b_fft = s.fft(&b, false);
+        s
+    }
+
+    /// onnxruntime's `fft_radix2` on 64 complex values (inverse: same twiddles, ÷ 64).
+    fn fft(&self, x: &[Cpx; 64], inverse: bool) -> [Cpx; 64] {
+        let mut y = [Cpx::default(); 64];
+        for (i, v) in y.iter_mut().enumerate() {
+            *v = x[bit_reverse(i, 6)];
+        }
+        let mut bits = 0;
+        let mut size = 2;
+        while size <= Self::M {
+            let mid = size / 2;
+            bits += 1;
+            for k in 0..mid {
+                let first = self.v[bit_reverse(k, bits)];
+                let second = self.v[bit_reverse(mid + k, bits)];
+                let mut j = 0;
+                while j < Self::M {
+                    let (e, o) = (y[k + j], y[k + j + mid]);
+                    y[k + j] = e.add(first.mul(o));
+                    y[k + j + mid] = e.add(second.mul(o));
+                    j += size;
+                }
+            }
+            size *= 2;
+        }
+        if inverse {
+            for v in y.iter_mut() {
+                v.re /= Self::M as f32;
+                v.im /= Self::M as f32;
+            }
+        }
+        y
+    }
+
+    /// Frames of `signal` (already padded) at `hop`, windowed by `window` (20 values):
+    /// real and imaginary parts, each `[bins = 11, frames]` row-major, and the frame count.
+    pub fn run(&self, signal: &[f32], window: &[f32], hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
+        let n = Self::N;
+        assert!(window.len() == n && hop > 0);
+        if signal.len() < n {
+            return (vec![], vec![], 0);
+        }
+        let frames = (signal.len() - n) / hop + 1;
+        let bins = n / 2 + 1;
+        let mut re = vec![0f32; bins * frames];
+        let mut im = vec![0f32; bins * frames];
+        for t in 0..frames {
+            let x = &signal[t * hop..t * hop + n];
+            let mut a = [Cpx::default(); 64];
+            for i in 0..n {
+                // (x · w + 0i) · chirp: the imaginary zero contributes exact zeros
+                let xw = x[i] * window[i];
+                a[i] = Cpx {
+                    re: xw * self.chirp[i].re,
+                    im: xw * self.chirp[i].im,
+                };
+            }
+            let mut fa = self.fft(&a, false);
+            for (v, &b) in fa.iter_mut().zip(&self.b_fft) {
+                *v = v.mul(b);
+            }
+            let c = self.fft(&fa, true);
+            for k in 0..bins {
+                let ck = if k == 0 { c[0] } else { c[Self::M - k] };
+                let out = ck.mul(self.chirp[k]);
+                re[k * frames + t] = out.re;
+                im[k * frames + t] = out.im;
+            }
+        }
+        (re, im, frames)
+    }
+}
+
+/// Eigen's vectorised `atan` for f32 (range reduction by 1/x above 1, rational
+/// approximation, no fused multiply-adds: the SSE build onnxruntime ships).
+#[inline(always)]
+fn atan_eigen(x_in: f32) -> f32 {
+    #[allow(clippy::excessive_precision)]
+    const ALPHA: [f32; 3] = [
+        1.12026982009410858154296875e-01,
+        7.296695709228515625e-01,
+        8.109951019287109375e-01,
+    ];
+    #[allow(clippy::excessive_precision)]
+    const BETA: [f32; 4] = [
+        1.00917108356952667236328125e-02,
+        2.8318560123443603515625e-01,
+        1.0,
+        8.109951019287109375e-01,
+    ];
+    let ax = x_in.abs();
+    let large = ax > 1.0;
+    let x = if large { 1.0 / ax } else { ax };
+    let x2 = x * x;
+    let mut p = ALPHA[0];
+    for &c in &ALPHA[1..] {
+        p = p * x2 + c;
+    }
+    let mut q = BETA[0];
+    for &c in &BETA[1..] {
+        q = q * x2 + c;
+    }
+    let mut r = x * (p / q);
+    if large {
+        r = std::f32::consts::FRAC_PI_2 - r;
+    }
+    f32::from_bits(r.to_bits() ^ (x_in.to_bits() & 0x8000_0000))
+}
+
+/// The export's STFT magnitude and phase from real and imaginary parts (same layout, the
+/// order onnxruntime's element-wise kernels walk): `sqrt(re² + im²)` and
+/// `atan(im / re)`, `± π` where `re < 0` (`+` when `im > 0`). `Atan` runs Eigen's packet
+/// code on groups of four and the C library's `atanf` on the last `len % 4` values.
+pub fn magnitude_phase(re: &[f32], im: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let n = re.len().min(im.len());
+    let vec_end = n - n % 4;
+    let pi = std::f32::consts::PI;
+    let mut mag = Vec::with_capacity(n);
+    let mut phase = Vec::with_capacity(n);
+    for i in 0..n {
+        let (r, m) = (re[i], im[i]);
+        mag.push((r * r + m * m).sqrt());
+        let q = m / r;
+        let a = if i < vec_end { atan_eigen(q) } else { q.atan() };
+        phase.push(if r < 0.0 {
+            if m > 0.0 {
+                a + pi
+            } else {
+                a - pi
+            }
+        } else {
+            a
+        });
+    }
+    (mag, phase)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,5 +751,66 @@ mod tests {
         let mut x = load("gelu_x");
         fast_gelu_bias(&mut x, &load("gelu_bias"));
         same("fast gelu", &x, &load("gelu_y"));
+
+        let har = source_linear_tanh(&load("src_sines"), &load("src_w"), load("src_b")[0]);
+        same("source linear + tanh", &har, &load("src_y"));
+        let (re, im, frames) = Stft20::new().run(&load("stft_x"), &load("src_window"), 5);
+        assert_eq!(frames, har.len() / 5 + 1);
+        let (mag, phase) = magnitude_phase(&re, &im);
+        let want = load("stft_y");
+        let half = want.len() / 2;
+        same("stft magnitude", &mag, &want[..half]);
+        same("stft phase", &phase, &want[half..]);
+    }
+
+    #[test]
+    fn twiddles_are_the_rounded_cosines_and_sines() {
+        let av = -(2.0 * std::f32::consts::PI) / 64.0;
+        let mut off = 0;
+        for j in 0..64 {
+            let a = j as f32 * av;
+            let c = Cpx::from_bits(TWIDDLES_64[bit_reverse(j, 6)]);
+            off += (c.re != (a as f64).cos() as f32) as usize;
+            off += (c.im != (a as f64).sin() as f32) as usize;
+        }
+        for (n, c) in CHIRP_20.iter().map(|&b| Cpx::from_bits(b)).enumerate() {
+            let e = ((-std::f32::consts::PI * n as f32) * n as f32) / 20.0;
+            off += (c.re != (e as f64).cos() as f32) as usize;
+            off += (c.im != (e as f64).sin() as f32) as usize;
+        }
+        // glibc's cosf/sinf (what onnxruntime calls) round one of these 168 values the other way
+        assert!(off <= 1, "{off}");
+    }
+
+    #[test]
+    fn stft20_is_a_dft() {
+        let x: Vec<f32> = (0..60)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 7.0)
+            .collect();
+        let w = vec![1f32; 20];
+        let (re, im, frames) = Stft20::new().run(&x, &w, 5);
+        assert_eq!(frames, 9);
+        for t in 0..frames {
+            for k in 0..11 {
+                let (mut r, mut m) = (0f64, 0f64);
+                for i in 0..20 {
+                    let a = -2.0 * std::f64::consts::PI * (k * i) as f64 / 20.0;
+                    r += x[t * 5 + i] as f64 * a.cos();
+                    m += x[t * 5 + i] as f64 * a.sin();
+                }
+                assert!((re[k * frames + t] as f64 - r).abs() < 1e-5, "{t} {k}");
+                assert!((im[k * frames + t] as f64 - m).abs() < 1e-5, "{t} {k}");
+            }
+        }
+        let (_, ph) = magnitude_phase(&[-1.0, 1.0, -1.0, 0.0], &[1.0, -1.0, -1e-30, 2.0]);
+        let want = [
+            0.75 * std::f32::consts::PI,
+            -std::f32::consts::FRAC_PI_4,
+            -std::f32::consts::PI,
+            std::f32::consts::FRAC_PI_2,
+        ];
+        for (a, b) in ph.iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 }
