@@ -65,39 +65,15 @@ def main():
     files["gelu_x"], files["gelu_bias"] = x, bias
     files["gelu_y"] = run([H.make_node("FastGelu", ["x", "b"], ["y"], domain="com.microsoft")],
                           [("x", x)], [("b", bias)])
-    # Harmonic source spectrum (decoder): MatMul [t,9]x[9,1] + bias, Tanh, STFT (20-point
-    # frames, hop 5, periodic Hann), magnitude and the export's atan phase. The source is
-    # zero (unvoiced: the output is tanh(bias), a constant) in stretches, as in speech.
-    t = 1203  # frames·11 is not a multiple of 4: exercises Atan's scalar tail
+    # Harmonic source (decoder): MatMul [t,9]x[9,1] + bias, Tanh; zero (unvoiced) stretches
+    t = 1203
     sines = (rng.standard_normal((t, 9)) * 0.1).astype(f32)
     sines[300:700] = 0.0
     w9 = (rng.standard_normal((9, 1)) * 0.3).astype(f32)
     b1 = np.array([-0.02945026], f32)
-    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(20) / 20)).astype(f32)
-    files["src_sines"], files["src_w"], files["src_b"], files["src_window"] = sines, w9, b1, window
+    files["src_sines"], files["src_w"], files["src_b"] = sines, w9, b1
     files["src_y"] = run([H.make_node("MatMul", ["x", "w"], ["m"]), H.make_node("Add", ["m", "b"], ["a"]),
                           H.make_node("Tanh", ["a"], ["y"])], [("x", sines)], [("w", w9), ("b", b1)])
-    sig = files["src_y"].reshape(1, -1)
-    sig = np.pad(sig, ((0, 0), (10, 10)), mode="reflect")
-    files["stft_x"] = sig
-    zero, pi = np.array(0, f32), np.array(np.pi, f32)
-    nodes = [
-        H.make_node("STFT", ["x", "step", "win", "len"], ["s"], onesided=1),
-        H.make_node("Transpose", ["s"], ["st"], perm=[0, 2, 1, 3]),
-        H.make_node("Gather", ["st", "i0"], ["re"], axis=3),
-        H.make_node("Gather", ["st", "i1"], ["im"], axis=3),
-        H.make_node("Pow", ["re", "two"], ["re2"]), H.make_node("Pow", ["im", "two"], ["im2"]),
-        H.make_node("Add", ["re2", "im2"], ["p2"]), H.make_node("Sqrt", ["p2"], ["mag"]),
-        H.make_node("Less", ["re", "zero"], ["neg"]), H.make_node("Greater", ["im", "zero"], ["up"]),
-        H.make_node("Div", ["im", "re"], ["q"]), H.make_node("Atan", ["q"], ["at"]),
-        H.make_node("Add", ["at", "pi"], ["atp"]), H.make_node("Sub", ["at", "pi"], ["atm"]),
-        H.make_node("Where", ["up", "atp", "atm"], ["w1"]), H.make_node("Where", ["neg", "w1", "at"], ["ph"]),
-        H.make_node("Concat", ["mag", "ph"], ["y"], axis=1),
-    ]
-    inits = [("step", np.array(5, np.int64)), ("win", window), ("len", np.array(20, np.int64)),
-             ("i0", np.array(0, np.int64)), ("i1", np.array(1, np.int64)), ("two", np.array(2, f32)),
-             ("zero", zero), ("pi", pi)]
-    files["stft_y"] = run(nodes, [("x", sig)], inits)
     for name, a in files.items():
         np.ascontiguousarray(a, dtype="<f4").tofile(os.path.join(args.out, name + ".f32"))
     print(f"wrote {len(files)} files to {args.out} (onnxruntime {ort.__version__})")

@@ -503,13 +503,10 @@ fn hann(n: usize) -> Vec<f32> {
 }
 
 /// Centred STFT (reflect padding `n_fft / 2`), Hann window: magnitude and phase, each
-/// `[bins, frames]` row-major, and the frame count, as the export computes them: the phase
-/// is `atan(im / re)` corrected by ±π for negative real parts (see
-/// [`ortexact::magnitude_phase`]). Bins that are zero but for rounding (every bin above
-/// the first two where the source is unvoiced and constant) have a phase that is pure
-/// rounding noise, and `noise_convs` reads it: for Kokoro's 20-point frames the transform
-/// is onnxruntime's own arithmetic ([`ortexact::Stft20`]), so that noise is the same.
-/// Other frame lengths use a direct DFT.
+/// `[bins, frames]` row-major, and the frame count. The phase is `atan2(im, re)` (+π for a
+/// negative real value with zero imaginary part, as in PyTorch). Bins that are zero but for
+/// rounding have an arbitrary phase in every implementation (onnxruntime's differ from
+/// ours); the model was trained with noise there.
 fn stft(x: &[f32], n_fft: usize, hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
     let pad = n_fft / 2;
     let n = x.len();
@@ -517,38 +514,29 @@ fn stft(x: &[f32], n_fft: usize, hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
     xp.extend((1..=pad).rev().map(|i| x[i.min(n - 1)]));
     xp.extend_from_slice(x);
     xp.extend((0..pad).map(|i| x[n.saturating_sub(2 + i)]));
-    let w = hann(n_fft);
-    let (re, im, frames) = if n_fft == ortexact::Stft20::N {
-        ortexact::Stft20::new().run(&xp, &w, hop)
-    } else {
-        dft_frames(&xp, &w, hop)
-    };
-    let (mag, phase) = ortexact::magnitude_phase(&re, &im);
-    (mag, phase, frames)
-}
-
-/// Windowed frames of `xp` by a direct DFT: real and imaginary parts `[bins, frames]`.
-fn dft_frames(xp: &[f32], w: &[f32], hop: usize) -> (Vec<f32>, Vec<f32>, usize) {
-    let n_fft = w.len();
     let frames = (xp.len() - n_fft) / hop + 1;
     let bins = n_fft / 2 + 1;
+    let w = hann(n_fft);
     let (cos, sin) = twiddles(n_fft);
-    let mut re = vec![0f32; bins * frames];
-    let mut im = vec![0f32; bins * frames];
+    let mut mag = vec![0f32; bins * frames];
+    let mut phase = vec![0f32; bins * frames];
+    let mut buf = vec![0f32; n_fft];
     for t in 0..frames {
-        let buf = &xp[t * hop..t * hop + n_fft];
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = xp[t * hop + i] * w[i];
+        }
         for k in 0..bins {
-            let (mut r, mut m) = (0f32, 0f32);
-            for (i, (&b, &wi)) in buf.iter().zip(w).enumerate() {
+            let (mut re, mut im) = (0f32, 0f32);
+            for (i, &b) in buf.iter().enumerate() {
                 let idx = (k * i) % n_fft;
-                r += b * wi * cos[idx];
-                m -= b * wi * sin[idx];
+                re += b * cos[idx];
+                im -= b * sin[idx];
             }
-            re[k * frames + t] = r;
-            im[k * frames + t] = m;
+            mag[k * frames + t] = (re * re + im * im).sqrt();
+            phase[k * frames + t] = im.atan2(re);
         }
     }
-    (re, im, frames)
+    (mag, phase, frames)
 }
 
 fn twiddles(n: usize) -> (Vec<f32>, Vec<f32>) {
