@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use voxreel::audio::eq::ChannelEq;
 use voxreel::audio::{decode_file, resample, Audio};
 use voxreel::lang::Language;
 use voxreel::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
@@ -82,6 +83,10 @@ fn sample_profile() -> VoiceProfile {
         kokoro_log_f0: (4.9, 0.2),
         target_log_f0: (4.8, 0.15),
         search: CloneReport::default(),
+        channel_eq: Some(ChannelEq {
+            hz: vec![80.0, 400.0, 2000.0, 7000.0],
+            gain_db: vec![-3.0, 1.5, 2.5, -1.0],
+        }),
     });
     p
 }
@@ -134,6 +139,35 @@ fn profiles_of_other_versions_and_models_are_refused() {
     bad.kokoro.as_mut().unwrap().style.truncate(10);
     let e = VoiceProfile::from_json(&bad.to_json(), "bad.voice").unwrap_err();
     assert_eq!(e.code(), "invalid_profile", "{e}");
+    // A channel equaliser out of range, or with bands out of order.
+    for eq in [
+        ChannelEq {
+            hz: vec![80.0, 400.0],
+            gain_db: vec![0.0, 40.0],
+        },
+        ChannelEq {
+            hz: vec![400.0, 80.0],
+            gain_db: vec![0.0, 1.0],
+        },
+        ChannelEq {
+            hz: vec![80.0, 400.0],
+            gain_db: vec![0.0],
+        },
+    ] {
+        let mut bad = p.clone();
+        bad.kokoro.as_mut().unwrap().channel_eq = Some(eq);
+        let e = VoiceProfile::from_json(&bad.to_json(), "bad.voice").unwrap_err();
+        assert_eq!(e.code(), "invalid_profile", "{e}");
+    }
+    // A clone made before the equaliser existed still loads (no `channel_eq` key).
+    let mut before = p.clone();
+    before.kokoro.as_mut().unwrap().channel_eq = None;
+    let json = before.to_json();
+    assert!(!json.contains("channel_eq"));
+    assert_eq!(
+        VoiceProfile::from_json(&json, "before.voice").unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -306,6 +340,8 @@ fn kokoro_clone_of_a_shared_speaker() {
     p.set_consent("LibriSpeech speaker 2609, public corpus (CC BY 4.0), test only");
     let clone = p.kokoro.clone().unwrap();
     assert_eq!(clone.style.len(), 256);
+    let eq = clone.channel_eq.as_ref().expect("a channel equaliser");
+    assert!(eq.gain_db.iter().any(|g| *g != 0.0) && eq.gain_db.iter().all(|g| g.abs() <= 12.0));
     assert!(clone.base_voice.starts_with("am_") || clone.base_voice.starts_with("bm_"));
     let q = VoiceProfile::from_json(&p.to_json(), "2609.voice").unwrap();
     assert_eq!(q, p);

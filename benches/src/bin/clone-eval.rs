@@ -230,6 +230,13 @@ fn main() {
                 .synthesize(s, Language::English, &profile)
                 .expect("clone speech");
             write_wav(&out_dir.join(format!("{spk}-clone-{i}.wav")), &sp.audio).expect("wav");
+            // The same speech watermarked as voxreel delivers it (DNSMOS cost of the mark).
+            let marked = voxreel::watermark::embed_audio(
+                &sp.audio,
+                &voxreel::watermark::Payload::new(0x2a5 + i as u32, 1_764_800_000),
+            )
+            .expect("watermark");
+            write_wav(&out_dir.join(format!("{spk}-clone-{i}.wm.wav")), &marked).expect("wav");
             outs.push(sp.audio);
         }
         let out_embs: Vec<Vec<f32>> = outs.iter().map(|a| embed(&enc, a)).collect();

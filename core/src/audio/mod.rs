@@ -7,6 +7,7 @@
 //! length equals the length of the audio that was encoded.
 
 pub mod continuity;
+pub mod eq;
 pub mod loudness;
 pub mod mix;
 

@@ -29,13 +29,18 @@ use serde::{Deserialize, Serialize};
 use super::analysis::ReferenceAnalysis;
 use super::encoder::cosine;
 use super::{vad, EmbedOptions, VoiceEncoder};
+use crate::audio::eq::{long_term_spectrum, ChannelEq, Spectrum};
 use crate::audio::{resample, Audio};
 use crate::progress::Progress;
 use crate::tts::kokoro::{KokoroModel, KokoroSynthesizer, KOKORO_MODEL_ID, SAMPLE_RATE, STYLE_DIM};
 use crate::{Error, Result};
 
 /// Identifier of this search method, stored in profiles.
-pub const CLONE_METHOD: &str = "kokoro-style-pca-es-v1";
+pub const CLONE_METHOD: &str = "kokoro-style-pca-es-eq-v2";
+/// Median F0 (Hz) of a reference for which stock voices of both families start the search.
+pub const AMBIGUOUS_F0_HZ: (f64, f64) = (150.0, 190.0);
+/// Largest gain or cut (dB) of the channel equaliser.
+pub const CHANNEL_EQ_MAX_DB: f64 = 12.0;
 /// File of the style bank (stock voices' embeddings on the search phrase) in the model folder.
 pub const BANK_FILE: &str = "clone-style-bank-v1.json";
 /// Phrase every candidate speaks during the search.
@@ -70,6 +75,11 @@ pub struct KokoroClone {
     pub target_log_f0: (f64, f64),
     /// What the search measured.
     pub search: CloneReport,
+    /// Equaliser giving the synthesis the reference recording's long-term spectral balance
+    /// (microphone and room colour; [`crate::audio::eq`]); applied to the clone's speech.
+    /// Absent in profiles made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_eq: Option<ChannelEq>,
 }
 
 /// What the search measured (GE2E cosines of synthesized speech).
@@ -115,6 +125,9 @@ pub struct CloneOptions {
     pub bank_path: Option<PathBuf>,
     /// Only these stock voices (bank, starts and basis); all English voices when `None`.
     pub voices: Option<Vec<String>>,
+    /// Match the reference recording's long-term spectrum (a smooth equaliser, stored in
+    /// the profile and applied to the clone's speech; candidates are judged through it).
+    pub channel_eq: bool,
 }
 
 impl Default for CloneOptions {
@@ -128,6 +141,7 @@ impl Default for CloneOptions {
             seed: 0x5eed,
             bank_path: None,
             voices: None,
+            channel_eq: true,
         }
     }
 }
@@ -202,6 +216,21 @@ impl KokoroClone {
         model.synthesize_tokens_with_f0(ids, &self.style, self.speed, &|c| map_f0(c, from, to))
     }
 
+    /// `audio` through the clone's channel equaliser (unchanged when it has none), scaled
+    /// down if a boost would take a peak over 0.99.
+    pub fn apply_channel(&self, audio: Audio) -> Result<Audio> {
+        let Some(eq) = &self.channel_eq else {
+            return Ok(audio);
+        };
+        let mut out = eq.apply(&audio)?;
+        let peak = out.samples.iter().fold(0f32, |m, x| m.max(x.abs()));
+        if peak > 0.99 {
+            let g = 0.99 / peak;
+            out.samples.iter_mut().for_each(|x| *x *= g);
+        }
+        Ok(out)
+    }
+
     /// Checks the stored values: model, style width and finiteness.
     pub fn validate(&self, what: &str) -> Result<()> {
         if self.model != KOKORO_MODEL_ID {
@@ -222,11 +251,19 @@ impl KokoroClone {
             ]
             .into_iter()
             .all(finite)
+            || self.channel_eq.as_ref().is_some_and(|eq| {
+                eq.hz.len() != eq.gain_db.len()
+                    || eq.hz.windows(2).any(|w| !(w[0] > 0.0 && w[1] > w[0]))
+                    || eq
+                        .gain_db
+                        .iter()
+                        .any(|g| !(g.abs() <= CHANNEL_EQ_MAX_DB as f32 + 1e-3))
+            })
         {
             return Err(Error::InvalidProfile {
                 what: what.into(),
                 reason: format!(
-                    "its Kokoro style has {} values (need {STYLE_DIM}) or values that are not finite",
+                    "its Kokoro style has {} values (need {STYLE_DIM}), values that are not finite, or a malformed channel equaliser",
                     self.style.len()
                 ),
             });
@@ -376,6 +413,8 @@ struct Bank {
 #[derive(Debug, Clone)]
 struct Heard {
     embedding: Vec<f32>,
+    /// Long-term spectrum of the synthesis before the channel equaliser.
+    spectrum: Option<Spectrum>,
     level_db: f64,
     seconds: f64,
     f0_median: f64,
@@ -388,6 +427,9 @@ struct Heard {
 struct Speaker<'a> {
     model: &'a KokoroModel,
     encoder: &'a VoiceEncoder,
+    /// The reference's long-term spectrum: candidates are heard through the equaliser that
+    /// matches it, so the search compares voices, not microphones.
+    channel: Option<Spectrum>,
 }
 
 impl Speaker<'_> {
@@ -417,7 +459,14 @@ impl Speaker<'_> {
     }
 
     fn measure(&self, audio: &Audio, kokoro_log_f0: Option<(f64, f64)>) -> Result<Heard> {
-        let a16 = resample(audio, 16_000)?;
+        let spectrum = long_term_spectrum(audio).ok();
+        let a16 = match (&self.channel, &spectrum) {
+            (Some(t), Some(c)) => resample(
+                &ChannelEq::fit(t, c, CHANNEL_EQ_MAX_DB).apply(audio)?,
+                16_000,
+            )?,
+            _ => resample(audio, 16_000)?,
+        };
         let u = self
             .encoder
             .embed_utterance(&a16, &EmbedOptions::default())?;
@@ -428,6 +477,7 @@ impl Speaker<'_> {
         let (f0_median, voiced_share, syl) = super::analysis::quick_pitch(&a16);
         Ok(Heard {
             embedding: u.embedding.embedding,
+            spectrum,
             level_db: 20.0 * rms.max(1e-9).log10(),
             seconds: a16.duration_s(),
             f0_median,
@@ -587,8 +637,17 @@ pub fn clone_kokoro(
 ) -> Result<KokoroClone> {
     let t0 = Instant::now();
     let model = k.model();
-    let sp = Speaker { model, encoder };
     let a16 = resample(audio, 16_000)?;
+    let channel = if opts.channel_eq {
+        Some(long_term_spectrum(&a16)?)
+    } else {
+        None
+    };
+    let sp = Speaker {
+        model,
+        encoder,
+        channel: channel.clone(),
+    };
     let eo = EmbedOptions::default();
     let (part_a, part_b) = match split_reference(&a16) {
         Some(p) => p,
@@ -600,7 +659,13 @@ pub fn clone_kokoro(
     let e_b = e_b.embedding.embedding;
     let search_ids = tokens(k, SEARCH_PHRASE)?;
     let check_ids = tokens(k, CHECK_PHRASE)?;
-    let bank = bank(&sp, k, &search_ids, opts, progress)?;
+    // The bank is cached across references: heard without the equaliser.
+    let plain = Speaker {
+        model,
+        encoder,
+        channel: None,
+    };
+    let bank = bank(&plain, k, &search_ids, opts, progress)?;
     let target = reference_log_f0(analysis);
     let target_hz = target.0.exp();
 
@@ -624,6 +689,18 @@ pub fn clone_kokoro(
         .collect();
     if starts.is_empty() {
         starts = ranked.iter().take(3).map(|r| r.1).collect();
+    }
+    // Where F0 does not tell the family (low female or high male voices), the two closest
+    // voices of the other family start too; the heard score (pitch-mapped, through the
+    // channel equaliser) decides.
+    if (AMBIGUOUS_F0_HZ.0..=AMBIGUOUS_F0_HZ.1).contains(&analysis.f0_median_hz) {
+        starts.extend(
+            ranked
+                .iter()
+                .filter(|r| r.1.voice.chars().nth(1).is_some_and(|c| c != family))
+                .take(2)
+                .map(|r| r.1),
+        );
     }
     let speed = if analysis.speaking_rate_syllables_per_s > 0.5 && starts[0].syllables_per_s > 0.5 {
         ((analysis.speaking_rate_syllables_per_s / starts[0].syllables_per_s) as f32)
@@ -734,7 +811,7 @@ pub fn clone_kokoro(
             finalists.push((s.clone(), h.clone()));
         }
     }
-    let mut chosen: Option<(usize, f64, f64, (f64, f64))> = None;
+    let mut chosen: Option<(usize, f64, f64, (f64, f64), Option<Spectrum>)> = None;
     let mut start_held_out = 0.0;
     for (i, (style, h1)) in finalists.iter().enumerate() {
         check(progress)?;
@@ -765,10 +842,18 @@ pub fn clone_kokoro(
             stats.0 += off.clamp(-0.3, 0.3);
         }
         if chosen.as_ref().is_none_or(|c| held > c.1) {
-            chosen = Some((i, held, search, stats));
+            let heard = [&h1.spectrum, &h2.spectrum]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            chosen = Some((i, held, search, stats, Spectrum::combine(&heard)));
         }
     }
-    let (i, held, search, stats) = chosen.expect("the start is always a finalist");
+    let (i, held, search, stats, heard) = chosen.expect("the start is always a finalist");
+    let channel_eq = match (&channel, &heard) {
+        (Some(t), Some(h)) => Some(ChannelEq::fit(t, h, CHANNEL_EQ_MAX_DB)),
+        _ => None,
+    };
     let _ = start_score;
     Ok(KokoroClone {
         model: KOKORO_MODEL_ID.into(),
@@ -789,6 +874,7 @@ pub fn clone_kokoro(
             rejected_by,
             seconds: t0.elapsed().as_secs_f64(),
         },
+        channel_eq,
     })
 }
 

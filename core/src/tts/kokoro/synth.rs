@@ -388,10 +388,11 @@ impl Synthesizer for KokoroSynthesizer {
                 reason: "the model produced samples that are not finite".into(),
             });
         }
-        Ok(Speech {
-            audio: Audio::new(samples, SAMPLE_RATE),
-            words,
-        })
+        let mut audio = Audio::new(samples, SAMPLE_RATE);
+        if let Some(c) = clone {
+            audio = c.apply_channel(audio)?;
+        }
+        Ok(Speech { audio, words })
     }
 }
 
