@@ -12,7 +12,9 @@ use voxreel::lang::Language;
 use voxreel::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
 use voxreel::tts::Synthesizer;
 use voxreel::voice::analysis::ReferenceAnalysis;
-use voxreel::voice::clone::{max_window_ncc, CloneOptions, CloneReport, KokoroClone};
+use voxreel::voice::clone::{
+    max_window_ncc, CloneOptions, CloneReport, KokoroClone, CHANNEL_EQ_MAX_DB,
+};
 use voxreel::voice::{VoiceEncoder, VoiceProfile, PROFILE_FORMAT_VERSION};
 use voxreel::{Device, Error, NoProgress};
 
@@ -159,6 +161,16 @@ fn profiles_of_other_versions_and_models_are_refused() {
         let e = VoiceProfile::from_json(&bad.to_json(), "bad.voice").unwrap_err();
         assert_eq!(e.code(), "invalid_profile", "{e}");
     }
+    // A clone made under the earlier ±12 dB limit still loads.
+    let mut wide = p.clone();
+    wide.kokoro.as_mut().unwrap().channel_eq = Some(ChannelEq {
+        hz: vec![80.0, 400.0, 4000.0],
+        gain_db: vec![-12.0, 0.0, 12.0],
+    });
+    assert_eq!(
+        VoiceProfile::from_json(&wide.to_json(), "wide.voice").unwrap(),
+        wide
+    );
     // A clone made before the equaliser existed still loads (no `channel_eq` key).
     let mut before = p.clone();
     before.kokoro.as_mut().unwrap().channel_eq = None;
@@ -341,7 +353,13 @@ fn kokoro_clone_of_a_shared_speaker() {
     let clone = p.kokoro.clone().unwrap();
     assert_eq!(clone.style.len(), 256);
     let eq = clone.channel_eq.as_ref().expect("a channel equaliser");
-    assert!(eq.gain_db.iter().any(|g| *g != 0.0) && eq.gain_db.iter().all(|g| g.abs() <= 12.0));
+    assert!(
+        eq.gain_db.iter().any(|g| *g != 0.0)
+            && eq
+                .gain_db
+                .iter()
+                .all(|g| f64::from(g.abs()) <= CHANNEL_EQ_MAX_DB + 1e-3)
+    );
     assert!(clone.base_voice.starts_with("am_") || clone.base_voice.starts_with("bm_"));
     let q = VoiceProfile::from_json(&p.to_json(), "2609.voice").unwrap();
     assert_eq!(q, p);

@@ -36,11 +36,14 @@ use crate::tts::kokoro::{KokoroModel, KokoroSynthesizer, KOKORO_MODEL_ID, SAMPLE
 use crate::{Error, Result};
 
 /// Identifier of this search method, stored in profiles.
-pub const CLONE_METHOD: &str = "kokoro-style-pca-es-eq-v2";
+pub const CLONE_METHOD: &str = "kokoro-style-pca-es-eq-v3";
 /// Median F0 (Hz) of a reference for which stock voices of both families start the search.
 pub const AMBIGUOUS_F0_HZ: (f64, f64) = (150.0, 190.0);
 /// Largest gain or cut (dB) of the channel equaliser.
-pub const CHANNEL_EQ_MAX_DB: f64 = 12.0;
+pub const CHANNEL_EQ_MAX_DB: f64 = 9.0;
+/// Largest gain or cut (dB) a stored profile's equaliser may hold: profiles made with an
+/// earlier, wider limit (±12 dB) stay valid; beyond this the profile is malformed.
+pub const CHANNEL_EQ_VALID_DB: f64 = 24.0;
 /// File of the style bank (stock voices' embeddings on the search phrase) in the model folder.
 pub const BANK_FILE: &str = "clone-style-bank-v1.json";
 /// Phrase every candidate speaks during the search.
@@ -51,7 +54,7 @@ pub const CHECK_PHRASE: &str =
 /// Bound of every basis coordinate, in standard deviations of the stock voices.
 pub const BOUND_SD: f64 = 2.5;
 /// Lowest and highest speed the rate match may choose.
-pub const SPEED_RANGE: (f32, f32) = (0.9, 1.12);
+pub const SPEED_RANGE: (f32, f32) = (0.9, 1.06);
 /// Bounds of the F0 spread ratio (reference / Kokoro) the pitch map applies.
 pub const SPREAD_RATIO_RANGE: (f64, f64) = (0.6, 1.6);
 
@@ -257,7 +260,7 @@ impl KokoroClone {
                     || eq
                         .gain_db
                         .iter()
-                        .any(|g| !(g.abs() <= CHANNEL_EQ_MAX_DB as f32 + 1e-3))
+                        .any(|g| !(g.abs() <= CHANNEL_EQ_VALID_DB as f32))
             })
         {
             return Err(Error::InvalidProfile {
