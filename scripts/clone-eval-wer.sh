@@ -2,12 +2,13 @@
 # Word error rate (pocketsphinx, scripts/kokoro-asr.py) of the clone-eval WAVs: each
 # speaker's clone and its best stock voice speaking the five sentences.
 #   scripts/clone-eval-wer.sh DIR     (DIR: clone-eval's --out folder with results.json)
+#   KINDS="clone stock noeq nomap speed1 start" scripts/clone-eval-wer.sh DIR   (after --ablate)
 # Needs $VOXREEL_HOME/venvs/asr (scripts/fetch-asr.sh). Prints one line per speaker and kind.
 set -euo pipefail
 dir=${1:?usage: clone-eval-wer.sh DIR}
 py=${VOXREEL_HOME:-$HOME/.cache/voxreel}/venvs/asr/bin/python
 here=$(cd "$(dirname "$0")" && pwd)
-for kind in clone stock; do
+for kind in ${KINDS:-clone stock}; do
   python3 - "$dir" "$kind" <<'PY'
 import json, sys
 d, kind = sys.argv[1], sys.argv[2]

@@ -13,10 +13,14 @@
 //! - no-copy: the highest normalised cross-correlation of any 1 s window of the output with
 //!   any stretch of the reference.
 //!
-//! WAVs go to `--out DIR` (default `target/clone-eval`) with `results.json`, for the ASR and
-//! DNSMOS script (`scripts/clone-eval-quality.py`).
+//! WAVs and each speaker's profile (`<speaker>.voice`) go to `--out DIR` (default
+//! `target/clone-eval`) with `results.json`, for the ASR and DNSMOS scripts
+//! (`scripts/clone-eval-wer.sh DIR`, `scripts/clone-eval-dnsmos.sh DIR [--watermarked]`).
 //!
 //! `cargo run --release -p voxreel-benches --bin clone-eval [-- --speakers 367,1688 --out DIR]`
+//! (`--stock-from DIR/results.json` reuses an earlier run's stock-voice oracle; `--ablate`
+//! also speaks the sentences with the equaliser, the pitch map, the speed or the searched
+//! style undone, one at a time, and reports their similarity and identification)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +37,9 @@ use voxreel::voice::{EmbedOptions, VoiceEncoder, VoiceProfile};
 use voxreel::{Device, NoProgress, Progress};
 
 /// The five fixed sentences (none is used by the enrolment search).
+/// Token count whose style row the `start` ablation variant takes from the base voice.
+const START_ROW_TOKENS: usize = 60;
+
 const SENTENCES: [&str; 5] = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
     "Rainbows appear when sunlight shines through drops of falling rain.",
@@ -165,6 +172,7 @@ fn main() {
     let stock_from: Option<serde_json::Value> = arg("--stock-from").map(|p| {
         serde_json::from_str(&std::fs::read_to_string(p).expect("--stock-from file")).expect("json")
     });
+    let ablate = args.iter().any(|a| a == "--ablate");
     let skip_stock = args.iter().any(|a| a == "--skip-stock") || stock_from.is_some();
     let stock: Vec<(String, Vec<Vec<f32>>)> = k
         .speakers()
@@ -222,6 +230,10 @@ fn main() {
         )
         .expect("enrol");
         let enrol_s = t.elapsed().as_secs_f64();
+        // The profile itself, for listening and for experiments with `voxreel say --voice`.
+        profile
+            .save_json(&out_dir.join(format!("{spk}.voice")))
+            .expect("profile");
         let clone = profile.kokoro.clone().expect("clone");
         let synth = k.with_clone_of(&profile);
         let mut outs = Vec::new();
@@ -307,12 +319,61 @@ fn main() {
         // No copy.
         let out16 = resample(&joined_out, 16_000).expect("resample");
         let ncc = max_window_ncc(&out16.samples, &reference.samples, 16_000, 1.0);
+        // Ablation (`--ablate`): the same five sentences with one part of the clone undone,
+        // written as `<spk>-<variant>-<i>.wav` (for `KINDS=... clone-eval-wer.sh`).
+        let mut ablation = serde_json::Map::new();
+        if ablate {
+            let variants: [(&str, &dyn Fn(&mut voxreel::voice::clone::KokoroClone)); 4] = [
+                ("noeq", &|c| c.channel_eq = None),
+                ("nomap", &|c| c.target_log_f0 = c.kokoro_log_f0),
+                ("speed1", &|c| c.speed = 1.0),
+                ("start", &|c| {
+                    c.style = k
+                        .model()
+                        .voices()
+                        .style(&c.base_voice, START_ROW_TOKENS)
+                        .expect("base voice")
+                        .to_vec()
+                }),
+            ];
+            for (name, undo) in variants {
+                let mut p = profile.clone();
+                undo(p.kokoro.as_mut().expect("clone"));
+                let s = k.with_clone_of(&p);
+                let embs: Vec<Vec<f32>> = SENTENCES
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let a = s
+                            .synthesize(t, Language::English, &p)
+                            .expect("variant speech")
+                            .audio;
+                        write_wav(&out_dir.join(format!("{spk}-{name}-{i}.wav")), &a)
+                            .expect("wav");
+                        embed(&enc, &a)
+                    })
+                    .collect();
+                let c = mean_unit(&embs);
+                let (id, _) = centroids
+                    .iter()
+                    .map(|(s, m)| (s.clone(), cosine(&c, m)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .expect("centroids");
+                let sim = mean_cos(&embs, &others);
+                eprintln!("  {spk} {name}: {sim:.3} (identified as {id})");
+                ablation.insert(
+                    name.into(),
+                    serde_json::json!({"clone": sim, "identified_as": id}),
+                );
+            }
+        }
         let row = serde_json::json!({
             "speaker": spk, "clips": v.len(), "real_level": real_level, "clone": clone_sim,
             "best_stock": best_stock, "best_stock_voice": best_voice, "base_voice": clone.base_voice,
             "base_stock": base_stock, "identified_as": id, "identified": id == *spk,
             "f0_clone_hz": f0_clone, "f0_speaker_hz": f0_spk, "f0_reference_hz": profile.analysis.f0_median_hz,
             "enrol_s": enrol_s, "max_ncc": ncc, "speed": clone.speed, "search": clone.search,
+            "ablation": ablation,
         });
         eprintln!("{row}");
         rows.push(row);
