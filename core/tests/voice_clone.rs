@@ -10,10 +10,12 @@ use voxreel::audio::eq::ChannelEq;
 use voxreel::audio::{decode_file, resample, Audio};
 use voxreel::lang::Language;
 use voxreel::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
+use voxreel::tts::kokoro::KOKORO_MODEL_ID;
 use voxreel::tts::Synthesizer;
 use voxreel::voice::analysis::ReferenceAnalysis;
 use voxreel::voice::clone::{
-    max_window_ncc, CloneOptions, CloneReport, KokoroClone, CHANNEL_EQ_MAX_DB,
+    max_window_ncc, CloneOptions, CloneReport, KokoroClone, BANK_FILE, CHANNEL_EQ_MAX_DB,
+    SEARCH_PHRASE,
 };
 use voxreel::voice::{VoiceEncoder, VoiceProfile, PROFILE_FORMAT_VERSION};
 use voxreel::{Device, Error, NoProgress};
@@ -328,28 +330,50 @@ fn kokoro_clone_of_a_shared_speaker() {
     let k = KokoroSynthesizer::load(&kdir, &Device::Cpu).unwrap();
     let c = clips(&dir, "2609");
     let reference = join(&[&c[0], &c[1], &c[2]]);
+    let voices = [
+        "af_heart",
+        "af_bella",
+        "bf_emma",
+        "am_michael",
+        "am_adam",
+        "bm_george",
+    ];
+    // A cached style bank of the right shape whose embeddings are not what this build hears
+    // (as a bank left by an earlier build would be): it must be noticed and rebuilt.
+    // (Entries in the model's voice order, which is by name, as the engine writes them.)
+    let tmp = tempfile::tempdir().unwrap();
+    let bank_path = tmp.path().join(BANK_FILE);
+    let mut names = voices.to_vec();
+    names.sort_unstable();
+    let stale = serde_json::json!({
+        "model": KOKORO_MODEL_ID,
+        "phrase": SEARCH_PHRASE,
+        "voices_len": voices.len() * 256,
+        "entries": names.iter().map(|v| serde_json::json!({
+            "voice": v, "embedding": vec![0.0625f32; 256], "syllables_per_s": 4.0,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(&bank_path, stale.to_string()).unwrap();
     let opts = CloneOptions {
         dims: 4,
         generations: 1,
         population: 2,
         finalists: 1,
-        voices: Some(
-            [
-                "af_heart",
-                "af_bella",
-                "bf_emma",
-                "am_michael",
-                "am_adam",
-                "bm_george",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ),
+        voices: Some(voices.map(String::from).to_vec()),
+        bank_path: Some(bank_path.clone()),
         ..Default::default()
     };
     let mut p =
         VoiceProfile::enroll_clone(&reference, "2609", encoder(), &k, &opts, &NoProgress).unwrap();
     p.set_consent("LibriSpeech speaker 2609, public corpus (CC BY 4.0), test only");
+    let rebuilt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bank_path).unwrap()).unwrap();
+    let first = &rebuilt["entries"][0]["embedding"];
+    assert_eq!(first.as_array().map(Vec::len), Some(256));
+    assert_ne!(
+        first, &stale["entries"][0]["embedding"],
+        "stale bank was kept"
+    );
     let clone = p.kokoro.clone().unwrap();
     assert_eq!(clone.style.len(), 256);
     let eq = clone.channel_eq.as_ref().expect("a channel equaliser");

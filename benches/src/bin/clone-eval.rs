@@ -20,7 +20,8 @@
 //! `cargo run --release -p voxreel-benches --bin clone-eval [-- --speakers 367,1688 --out DIR]`
 //! (`--stock-from DIR/results.json` reuses an earlier run's stock-voice oracle; `--ablate`
 //! also speaks the sentences with the equaliser, the pitch map, the speed or the searched
-//! style undone, one at a time, and reports their similarity and identification)
+//! style undone, one at a time, and reports their similarity and identification;
+//! `--generations N`, `--population N` change the search budget)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,10 +37,10 @@ use voxreel::voice::encoder::cosine;
 use voxreel::voice::{EmbedOptions, VoiceEncoder, VoiceProfile};
 use voxreel::{Device, NoProgress, Progress};
 
-/// The five fixed sentences (none is used by the enrolment search).
 /// Token count whose style row the `start` ablation variant takes from the base voice.
 const START_ROW_TOKENS: usize = 60;
 
+/// The five fixed sentences (none is used by the enrolment search).
 const SENTENCES: [&str; 5] = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
     "Rainbows appear when sunlight shines through drops of falling rain.",
@@ -161,6 +162,14 @@ fn main() {
         emb.insert(c.file.clone(), embed(&enc, &a));
         audio.insert(c.file.clone(), a);
     }
+    // Search budget: the library's defaults unless `--generations N` / `--population N`.
+    let mut opts = CloneOptions::with_bank_in(&dir);
+    if let Some(g) = arg("--generations") {
+        opts.generations = g.parse().expect("--generations N");
+    }
+    if let Some(p) = arg("--population") {
+        opts.population = p.parse().expect("--population N");
+    }
     let targets: Vec<String> = by_speaker
         .iter()
         .filter(|(s, v)| v.len() >= 5 && only.as_ref().is_none_or(|o| o.contains(s)))
@@ -220,15 +229,8 @@ fn main() {
         let ref_embs: Vec<Vec<f32>> = v[..3].iter().map(|c| emb[&c.file].clone()).collect();
         let real_level = mean_cos(&ref_embs, &others);
         let t = Instant::now();
-        let profile = VoiceProfile::enroll_clone(
-            &reference,
-            spk,
-            &enc,
-            &k,
-            &CloneOptions::with_bank_in(&dir),
-            &Bar,
-        )
-        .expect("enrol");
+        let profile =
+            VoiceProfile::enroll_clone(&reference, spk, &enc, &k, &opts, &Bar).expect("enrol");
         let enrol_s = t.elapsed().as_secs_f64();
         // The profile itself, for listening and for experiments with `voxreel say --voice`.
         profile
@@ -296,6 +298,19 @@ fn main() {
             .map(|(s, m)| (s.clone(), cosine(&c, m)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .expect("centroids");
+        // Margin: cosine to the speaker's own centroid minus the closest other speaker's
+        // (positive: identified).
+        let own = centroids
+            .iter()
+            .find(|(s, _)| s == spk)
+            .map(|(_, m)| cosine(&c, m))
+            .unwrap_or(0.0);
+        let other = centroids
+            .iter()
+            .filter(|(s, _)| s != spk)
+            .map(|(_, m)| cosine(&c, m))
+            .fold(f32::MIN, f32::max);
+        let id_margin = f64::from(own - other);
         // F0.
         let joined_out = {
             let mut s = Vec::new();
@@ -348,8 +363,7 @@ fn main() {
                             .synthesize(t, Language::English, &p)
                             .expect("variant speech")
                             .audio;
-                        write_wav(&out_dir.join(format!("{spk}-{name}-{i}.wav")), &a)
-                            .expect("wav");
+                        write_wav(&out_dir.join(format!("{spk}-{name}-{i}.wav")), &a).expect("wav");
                         embed(&enc, &a)
                     })
                     .collect();
@@ -370,7 +384,7 @@ fn main() {
         let row = serde_json::json!({
             "speaker": spk, "clips": v.len(), "real_level": real_level, "clone": clone_sim,
             "best_stock": best_stock, "best_stock_voice": best_voice, "base_voice": clone.base_voice,
-            "base_stock": base_stock, "identified_as": id, "identified": id == *spk,
+            "base_stock": base_stock, "identified_as": id, "identified": id == *spk, "id_margin": id_margin,
             "f0_clone_hz": f0_clone, "f0_speaker_hz": f0_spk, "f0_reference_hz": profile.analysis.f0_median_hz,
             "enrol_s": enrol_s, "max_ncc": ncc, "speed": clone.speed, "search": clone.search,
             "ablation": ablation,
@@ -379,7 +393,7 @@ fn main() {
         rows.push(row);
     }
     let _ = NoProgress;
-    println!("| speaker | real same-speaker | best stock (voice) | clone | clone − stock | identified | F0 clone / speaker (Hz) | enrol s | max NCC |");
+    println!("| speaker | real same-speaker | best stock (voice) | clone | clone − stock | identified (margin) | F0 clone / speaker (Hz) | enrol s | max NCC |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &rows {
         println!(
@@ -390,7 +404,7 @@ fn main() {
             r["best_stock_voice"].as_str().unwrap(),
             r["clone"].as_f64().unwrap(),
             r["clone"].as_f64().unwrap() - r["best_stock"].as_f64().unwrap(),
-            if r["identified"].as_bool().unwrap() { "yes".to_string() } else { format!("no ({})", r["identified_as"].as_str().unwrap()) },
+            if r["identified"].as_bool().unwrap() { format!("yes ({:+.3})", r["id_margin"].as_f64().unwrap()) } else { format!("no ({}, {:+.3})", r["identified_as"].as_str().unwrap(), r["id_margin"].as_f64().unwrap()) },
             r["f0_clone_hz"].as_f64().unwrap(),
             r["f0_speaker_hz"].as_f64().unwrap(),
             100.0 * (r["f0_clone_hz"].as_f64().unwrap() / r["f0_speaker_hz"].as_f64().unwrap() - 1.0),

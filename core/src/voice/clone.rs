@@ -36,7 +36,7 @@ use crate::tts::kokoro::{KokoroModel, KokoroSynthesizer, KOKORO_MODEL_ID, SAMPLE
 use crate::{Error, Result};
 
 /// Identifier of this search method, stored in profiles.
-pub const CLONE_METHOD: &str = "kokoro-style-pca-es-eq-v3";
+pub const CLONE_METHOD: &str = "kokoro-style-pca-es-eq-v4";
 /// Median F0 (Hz) of a reference for which stock voices of both families start the search.
 pub const AMBIGUOUS_F0_HZ: (f64, f64) = (150.0, 190.0);
 /// Largest gain or cut (dB) of the channel equaliser.
@@ -137,7 +137,7 @@ impl Default for CloneOptions {
     fn default() -> Self {
         CloneOptions {
             dims: 10,
-            generations: 5,
+            generations: 10,
             population: 6,
             step: 0.7,
             finalists: 3,
@@ -590,6 +590,7 @@ fn bank(
                     && b.phrase == SEARCH_PHRASE
                     && b.voices_len == voices_len
                     && names == voices.iter().map(String::as_str).collect::<Vec<_>>()
+                    && bank_still_heard(sp, ids, &b.entries)?
                 {
                     return Ok(b.entries);
                 }
@@ -626,6 +627,21 @@ fn bank(
         }
     }
     Ok(entries)
+}
+
+/// Cosine below which a cached bank entry no longer matches what the engine speaks now.
+const BANK_STALE_BELOW: f32 = 0.999;
+
+/// Whether a cached bank still matches the engine: its first voice is spoken again and must
+/// embed as before (a bank from an earlier build of the synthesis or the encoder, whose
+/// numerics differ, would silently pick other start voices).
+fn bank_still_heard(sp: &Speaker, ids: &[u32], entries: &[BankEntry]) -> Result<bool> {
+    let Some(first) = entries.first() else {
+        return Ok(false);
+    };
+    let style = sp.model.voices().style(&first.voice, ids.len())?.to_vec();
+    let h = sp.hear(ids, &style, 1.0, None)?;
+    Ok(cosine(&h.embedding, &first.embedding) >= BANK_STALE_BELOW)
 }
 
 /// Finds a Kokoro style for the reference `audio` (see the module docs). `analysis` is the
