@@ -21,7 +21,8 @@
 //! (`--stock-from DIR/results.json` reuses an earlier run's stock-voice oracle; `--ablate`
 //! also speaks the sentences with the equaliser, the pitch map, the speed or the searched
 //! style undone, one at a time, and reports their similarity and identification;
-//! `--generations N`, `--population N` change the search budget)
+//! `--generations N`, `--population N` change the search budget, `--seed N` its sampler,
+//! `--centred` scores candidates about the stock voices' mean embedding)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -166,6 +167,12 @@ fn main() {
     let mut opts = CloneOptions::with_bank_in(&dir);
     if let Some(g) = arg("--generations") {
         opts.generations = g.parse().expect("--generations N");
+    }
+    if let Some(x) = arg("--seed") {
+        opts.seed = x.parse().expect("--seed N");
+    }
+    if args.iter().any(|a| a == "--centred") {
+        opts.centred_score = true;
     }
     if let Some(p) = arg("--population") {
         opts.population = p.parse().expect("--population N");

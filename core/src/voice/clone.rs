@@ -131,6 +131,9 @@ pub struct CloneOptions {
     /// Match the reference recording's long-term spectrum (a smooth equaliser, stored in
     /// the profile and applied to the clone's speech; candidates are judged through it).
     pub channel_eq: bool,
+    /// Score candidates by the cosine of embeddings centred on the stock voices' mean
+    /// embedding (what sets the reference apart from Kokoro's voices) instead of raw cosine.
+    pub centred_score: bool,
 }
 
 impl Default for CloneOptions {
@@ -145,6 +148,7 @@ impl Default for CloneOptions {
             bank_path: None,
             voices: None,
             channel_eq: true,
+            centred_score: false,
         }
     }
 }
@@ -157,6 +161,22 @@ impl CloneOptions {
             ..Default::default()
         }
     }
+}
+
+/// Cosine of `a` and `b` after subtracting `centre` from both: how alike their departures
+/// from the centre are (the component they share with the centre does not count).
+///
+/// ```
+/// use voxreel::voice::clone::centred_cosine;
+/// let centre = [1.0, 0.0, 0.0];
+/// // Raw cosine of these is about 0.98; about the centre they point opposite ways.
+/// let c = centred_cosine(&[1.0, 0.2, 0.0], &[1.0, -0.2, 0.0], &centre);
+/// assert!((c + 1.0).abs() < 1e-6);
+/// ```
+pub fn centred_cosine(a: &[f32], b: &[f32], centre: &[f32]) -> f32 {
+    let a: Vec<f32> = a.iter().zip(centre).map(|(x, c)| x - c).collect();
+    let b: Vec<f32> = b.iter().zip(centre).map(|(x, c)| x - c).collect();
+    cosine(&a, &b)
 }
 
 /// Mean and standard deviation of ln F0 over the voiced values (≥ 10 Hz) of a curve.
@@ -687,6 +707,24 @@ pub fn clone_kokoro(
     let bank = bank(&plain, k, &search_ids, opts, progress)?;
     let target = reference_log_f0(analysis);
     let target_hz = target.0.exp();
+    // The score of heard speech against a part of the reference: raw cosine, or cosine about
+    // the stock voices' mean embedding.
+    let centre: Option<Vec<f32>> = opts.centred_score.then(|| {
+        let n = bank.len().max(1) as f32;
+        let mut m = vec![0f32; e_a.len()];
+        for e in &bank {
+            for (mi, v) in m.iter_mut().zip(&e.embedding) {
+                *mi += v / n;
+            }
+        }
+        m
+    });
+    let score = |h: &[f32], r: &[f32]| -> f32 {
+        match &centre {
+            Some(m) => centred_cosine(h, r, m),
+            None => cosine(h, r),
+        }
+    };
 
     // Speed from the rate of the closest stock voices.
     let mut ranked: Vec<(f32, &BankEntry)> = bank
@@ -760,7 +798,7 @@ pub fn clone_kokoro(
         check(progress)?;
         let style = model.voices().style(&s.voice, search_ids.len())?.to_vec();
         let h = sp.hear(&search_ids, &style, speed, Some(target))?;
-        let score = cosine(&h.embedding, &e_a);
+        let score = score(&h.embedding, &e_a);
         progress.advance(1);
         if start.as_ref().is_none_or(|b| score > b.2) {
             start = Some((style.clone(), h.clone(), score, s.voice.clone()));
@@ -792,7 +830,7 @@ pub fn clone_kokoro(
                 *rejected_by.entry(why.to_string()).or_insert(0) += 1;
                 continue;
             }
-            let score = cosine(&h.embedding, &e_a);
+            let score = score(&h.embedding, &e_a);
             gen.push((c, score));
             evaluated.push((style, h, score));
         }
@@ -836,8 +874,8 @@ pub fn clone_kokoro(
         check(progress)?;
         let h2 = sp.hear(&check_ids, style, speed, Some(target))?;
         progress.advance(2);
-        let held = 0.5 * (cosine(&h1.embedding, &e_b) + cosine(&h2.embedding, &e_b)) as f64;
-        let search = 0.5 * (cosine(&h1.embedding, &e_a) + cosine(&h2.embedding, &e_a)) as f64;
+        let held = 0.5 * (score(&h1.embedding, &e_b) + score(&h2.embedding, &e_b)) as f64;
+        let search = 0.5 * (score(&h1.embedding, &e_a) + score(&h2.embedding, &e_a)) as f64;
         if i == 0 {
             start_held_out = held;
         }
