@@ -101,6 +101,29 @@ impl Progress for Bar {
     }
 }
 
+/// Nearest-centroid identification of a set of embeddings: the speaker whose centroid is
+/// closest to their mean, and the margin (cosine to `speaker`'s own centroid minus the
+/// closest other speaker's; positive when identified).
+fn identify(centroids: &[(String, Vec<f32>)], embs: &[Vec<f32>], speaker: &str) -> (String, f64) {
+    let c = mean_unit(embs);
+    let (id, _) = centroids
+        .iter()
+        .map(|(s, m)| (s.clone(), cosine(&c, m)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("centroids");
+    let own = centroids
+        .iter()
+        .find(|(s, _)| s == speaker)
+        .map(|(_, m)| cosine(&c, m))
+        .unwrap_or(0.0);
+    let other = centroids
+        .iter()
+        .filter(|(s, _)| s != speaker)
+        .map(|(_, m)| cosine(&c, m))
+        .fold(f32::MIN, f32::max);
+    (id, f64::from(own - other))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |k: &str| {
@@ -299,25 +322,7 @@ fn main() {
             write_wav(&out_dir.join(format!("{spk}-stock-{i}.wav")), &sp.audio).expect("wav");
         }
         // Identification.
-        let c = mean_unit(&out_embs);
-        let (id, _) = centroids
-            .iter()
-            .map(|(s, m)| (s.clone(), cosine(&c, m)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("centroids");
-        // Margin: cosine to the speaker's own centroid minus the closest other speaker's
-        // (positive: identified).
-        let own = centroids
-            .iter()
-            .find(|(s, _)| s == spk)
-            .map(|(_, m)| cosine(&c, m))
-            .unwrap_or(0.0);
-        let other = centroids
-            .iter()
-            .filter(|(s, _)| s != spk)
-            .map(|(_, m)| cosine(&c, m))
-            .fold(f32::MIN, f32::max);
-        let id_margin = f64::from(own - other);
+        let (id, id_margin) = identify(&centroids, &out_embs, spk);
         // F0.
         let joined_out = {
             let mut s = Vec::new();
@@ -374,12 +379,7 @@ fn main() {
                         embed(&enc, &a)
                     })
                     .collect();
-                let c = mean_unit(&embs);
-                let (id, _) = centroids
-                    .iter()
-                    .map(|(s, m)| (s.clone(), cosine(&c, m)))
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .expect("centroids");
+                let (id, _) = identify(&centroids, &embs, spk);
                 let sim = mean_cos(&embs, &others);
                 eprintln!("  {spk} {name}: {sim:.3} (identified as {id})");
                 ablation.insert(
