@@ -85,7 +85,8 @@ pub struct KokoroClone {
     pub channel_eq: Option<ChannelEq>,
 }
 
-/// What the search measured (GE2E cosines of synthesized speech).
+/// What the search measured (GE2E cosines of synthesized speech; centred cosines when the
+/// search ran with [`CloneOptions::centred_score`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CloneReport {
     /// Seconds of reference speech in the search part A and the held-out part B.
@@ -719,7 +720,7 @@ pub fn clone_kokoro(
         }
         m
     });
-    let score = |h: &[f32], r: &[f32]| -> f32 {
+    let judge = |h: &[f32], r: &[f32]| -> f32 {
         match &centre {
             Some(m) => centred_cosine(h, r, m),
             None => cosine(h, r),
@@ -798,7 +799,7 @@ pub fn clone_kokoro(
         check(progress)?;
         let style = model.voices().style(&s.voice, search_ids.len())?.to_vec();
         let h = sp.hear(&search_ids, &style, speed, Some(target))?;
-        let score = score(&h.embedding, &e_a);
+        let score = judge(&h.embedding, &e_a);
         progress.advance(1);
         if start.as_ref().is_none_or(|b| score > b.2) {
             start = Some((style.clone(), h.clone(), score, s.voice.clone()));
@@ -830,7 +831,7 @@ pub fn clone_kokoro(
                 *rejected_by.entry(why.to_string()).or_insert(0) += 1;
                 continue;
             }
-            let score = score(&h.embedding, &e_a);
+            let score = judge(&h.embedding, &e_a);
             gen.push((c, score));
             evaluated.push((style, h, score));
         }
@@ -874,8 +875,8 @@ pub fn clone_kokoro(
         check(progress)?;
         let h2 = sp.hear(&check_ids, style, speed, Some(target))?;
         progress.advance(2);
-        let held = 0.5 * (score(&h1.embedding, &e_b) + score(&h2.embedding, &e_b)) as f64;
-        let search = 0.5 * (score(&h1.embedding, &e_a) + score(&h2.embedding, &e_a)) as f64;
+        let held = 0.5 * (judge(&h1.embedding, &e_b) + judge(&h2.embedding, &e_b)) as f64;
+        let search = 0.5 * (judge(&h1.embedding, &e_a) + judge(&h2.embedding, &e_a)) as f64;
         if i == 0 {
             start_held_out = held;
         }
