@@ -10,7 +10,7 @@ use voxreel::audio::eq::ChannelEq;
 use voxreel::audio::{decode_file, resample, Audio};
 use voxreel::lang::Language;
 use voxreel::tts::kokoro::synth::{self as kokoro_synth, KokoroSynthesizer};
-use voxreel::tts::kokoro::KOKORO_MODEL_ID;
+use voxreel::tts::kokoro::{KOKORO_MODEL_ID, STYLE_DIM};
 use voxreel::tts::Synthesizer;
 use voxreel::voice::analysis::ReferenceAnalysis;
 use voxreel::voice::clone::{
@@ -348,7 +348,7 @@ fn kokoro_clone_of_a_shared_speaker() {
     let stale = serde_json::json!({
         "model": KOKORO_MODEL_ID,
         "phrase": SEARCH_PHRASE,
-        "voices_len": voices.len() * 256,
+        "voices_len": voices.len() * STYLE_DIM,
         "entries": names.iter().map(|v| serde_json::json!({
             "voice": v, "embedding": vec![0.0625f32; 256], "syllables_per_s": 4.0,
         })).collect::<Vec<_>>(),

@@ -186,20 +186,20 @@ fn main() {
         emb.insert(c.file.clone(), embed(&enc, &a));
         audio.insert(c.file.clone(), a);
     }
-    // Search budget: the library's defaults unless `--generations N` / `--population N`.
+    // The search: the library's defaults unless `--generations N`, `--population N`,
+    // `--seed N` or `--centred`.
     let mut opts = CloneOptions::with_bank_in(&dir);
-    if let Some(g) = arg("--generations") {
-        opts.generations = g.parse().expect("--generations N");
+    let number = |k: &str| arg(k).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{k} N")));
+    if let Some(g) = number("--generations") {
+        opts.generations = g as usize;
     }
-    if let Some(x) = arg("--seed") {
-        opts.seed = x.parse().expect("--seed N");
+    if let Some(p) = number("--population") {
+        opts.population = p as usize;
     }
-    if args.iter().any(|a| a == "--centred") {
-        opts.centred_score = true;
+    if let Some(seed) = number("--seed") {
+        opts.seed = seed;
     }
-    if let Some(p) = arg("--population") {
-        opts.population = p.parse().expect("--population N");
-    }
+    opts.centred_score = args.iter().any(|a| a == "--centred");
     let targets: Vec<String> = by_speaker
         .iter()
         .filter(|(s, v)| v.len() >= 5 && only.as_ref().is_none_or(|o| o.contains(s)))
